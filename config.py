@@ -1,0 +1,125 @@
+"""Configuration read from the environment.
+
+With nothing set the app runs on embedded parts: a SQLite file under ``instance/``, a Celery broker
+and result store in SQLite files beside it, and mail written to the outbox table and the log.
+``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``MAIL_SERVER`` switch to production parts.
+Co-op decisions (fee rate, allocation policy, offer fan-out) are database rows, not settings here.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance")).resolve()
+DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _celery_settings(redis_url: str | None, instance_dir: Path) -> dict:
+    if redis_url:
+        broker = backend = redis_url
+    else:
+        broker = f"sqla+sqlite:///{instance_dir / 'celery-broker.sqlite'}"
+        backend = f"db+sqlite:///{instance_dir / 'celery-results.sqlite'}"
+    return {
+        "broker_url": os.environ.get("CELERY_BROKER_URL", broker),
+        "result_backend": os.environ.get("CELERY_RESULT_BACKEND", backend),
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": 3600},
+        "beat_schedule_filename": str(instance_dir / "celerybeat-schedule"),
+        "timezone": "UTC",
+    }
+
+
+class Config:
+    """Defaults shared by every environment; each attribute can be overridden from the environment."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    INSTANCE_DIR = INSTANCE_DIR
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")
+    CELERY = _celery_settings(REDIS_URL, INSTANCE_DIR)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Co-op Marketplace <no-reply@coop.example>")
+
+    SITE_NAME = os.environ.get("SITE_NAME", "Commons Co-op")
+    PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
+    API_TOKEN_MAX_AGE = timedelta(days=30)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    # Argon2id at OWASP's recommended minimum: 19 MiB memory, 2 iterations, 1 lane.
+    ARGON2_MEMORY_COST = 19 * 1024
+    ARGON2_TIME_COST = 2
+    ARGON2_PARALLELISM = 1
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    """Used by the test suite; the fixtures point the database and broker at per-test locations."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    RATELIMIT_ENABLED = False
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None) -> type[Config]:
+    """The config class named by ``name`` or ``APP_ENV`` (development when unset)."""
+    key = (name or os.environ.get("APP_ENV") or "development").lower()
+    if key not in CONFIGS:
+        raise RuntimeError(f"Unknown APP_ENV '{key}'; use one of {', '.join(CONFIGS)}")
+    return CONFIGS[key]

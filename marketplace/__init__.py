@@ -1,0 +1,87 @@
+"""The co-op marketplace Flask application."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import DEFAULT_SECRET_KEY, config_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, Celery, blueprints, CLI. Never touches the schema."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(Path(__file__).resolve().parent / "static"),
+        instance_path=str(config_for(config_name).INSTANCE_DIR),
+    )
+    app.config.from_object(config_for(config_name))
+    # Nested dicts on the config class must not be shared (and mutated) between app instances.
+    app.config["CELERY"] = copy.deepcopy(app.config["CELERY"])
+    app.config.from_prefixed_env()
+    if overrides:
+        app.config.update(overrides)
+    _check_production_secret(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_logging(app)
+
+    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from marketplace import models  # noqa: F401  (register every table on the metadata)
+    from marketplace.celery_setup import celery_init_app
+
+    celery_init_app(app)
+
+    from marketplace.web import register_web
+    from marketplace.api import register_api
+    from marketplace.cli import register_cli
+
+    register_web(app)
+    register_api(app)
+    register_cli(app)
+    return app
+
+
+def _check_production_secret(app: Flask) -> None:
+    if app.config["ENV_NAME"] == "production":
+        key = app.config.get("SECRET_KEY") or ""
+        if key == DEFAULT_SECRET_KEY or len(key) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Foreign keys on, WAL and a busy timeout so concurrent writers wait instead of failing at once."""
+    module = type(dbapi_connection).__module__
+    if "sqlite" not in module:
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,178 @@
+"""Fixtures shared by every tier: the app on a fresh migrated database, clients, users of each role,
+and live processes (a web server, a Celery worker) that share the test's database and broker.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set; Redis as broker when TEST_REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="coop-tests-"))
+os.environ.setdefault("INSTANCE_PATH", str(_SESSION_DIR / "instance"))
+
+import support  # noqa: E402
+from support import TEST_PASSWORD  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def broker_urls(session_dir) -> tuple[str, str]:
+    url = support.redis_url()
+    if url:
+        return url, url
+    return f"sqla+sqlite:///{session_dir / 'broker.sqlite'}", f"db+sqlite:///{session_dir / 'results.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def database_template(session_dir):
+    """A migrated database: a template file on SQLite, a fresh database on PostgreSQL."""
+    pg = support.postgres_url()
+    if pg:
+        url = support.create_postgres_database(pg)
+        support.migrate_database(url)
+        yield ("postgresql", url)
+        support.drop_postgres_database(url)
+    else:
+        path = session_dir / "template.sqlite"
+        support.migrate_database(f"sqlite:///{path}")
+        yield ("sqlite", path)
+
+
+def fresh_database_url(database_template, tmp_path: Path) -> str:
+    kind, location = database_template
+    if kind == "sqlite":
+        return support.copy_sqlite(location, tmp_path / "test.sqlite")
+    return location
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production: ``g`` (the logged-in user, the CSRF
+    token) and the database session never leak from the test's context or from an earlier request."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database_template, broker_urls, tmp_path):
+    from marketplace import create_app
+    from marketplace.extensions import db as _db
+
+    broker, results = broker_urls
+    url = fresh_database_url(database_template, tmp_path)
+    app = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": True,
+        "SERVER_NAME": "localhost",
+    })
+    app.test_client_class = IsolatedClient
+    app.config["CELERY"].update(broker_url=broker, result_backend=results)
+    app.extensions["celery"].conf.update(broker_url=broker, result_backend=results)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        if database_template[0] == "postgresql":
+            support.truncate_all(_db.engine)
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    from marketplace.extensions import db as _db
+
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    """One Argon2id hash of TEST_PASSWORD, computed once: hashing per user would dominate the suite's time."""
+    from marketplace import create_app
+    from marketplace.services.passwords import hash_password
+
+    with create_app("testing").app_context():
+        return hash_password(TEST_PASSWORD)
+
+
+@pytest.fixture
+def make_user(db, password_hash):
+    """Factory: ``make_user("worker", "member", email=..., name=...)`` commits and returns a user."""
+    from marketplace.models import User, UserRole
+
+    counter = {"n": 0}
+
+    def factory(*roles: str, email: str | None = None, name: str | None = None):
+        counter["n"] += 1
+        roles = roles or ("client",)
+        user = User(email=email or f"{roles[0]}{counter['n']}@test.coop", name=name or f"Test {roles[0].title()} {counter['n']}",
+                    password_hash=password_hash)
+        user.role_rows = [UserRole(role=r) for r in roles]
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)`` signs the test client in through the real login form (with its CSRF token)."""
+    from flask import url_for
+
+    def do_login(user, password: str = TEST_PASSWORD, test_client=None):
+        c = test_client or client
+        token = csrf_token(c, url_for("auth.login"))
+        resp = c.post(url_for("auth.login"), data={"email": user.email, "password": password, "csrf_token": token})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return c
+
+    return do_login
+
+
+def csrf_token(test_client, path: str) -> str:
+    """Fetch a page and pull the CSRF token out of its form."""
+    import re
+
+    html = test_client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def get_csrf():
+    return csrf_token
+
+
+@pytest.fixture
+def api_token(client):
+    """``api_token(user)`` returns headers with a bearer token for that user."""
+
+    def issue(user, password: str = TEST_PASSWORD):
+        resp = client.post("/api/v1/auth/tokens", json={"email": user.email, "password": password})
+        assert resp.status_code == 201, resp.get_json()
+        return {"Authorization": f"Bearer {resp.get_json()['token']}"}
+
+    return issue

@@ -1,0 +1,1 @@
+"""Celery worker and beat processes: ``celery -A workers.celery_app worker`` / ``beat``."""

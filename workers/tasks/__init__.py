@@ -1,0 +1,3 @@
+"""Named tasks: thin, take ids, call one service, safe to run twice."""
+
+from workers.tasks import mail  # noqa: F401
