@@ -14,7 +14,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance")).resolve()
-DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"
+DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
 
 
 def normalise_database_url(url: str) -> str:
@@ -46,7 +46,8 @@ def _celery_settings(redis_url: str | None, instance_dir: Path) -> dict:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # Redis redelivers an unacknowledged task after this long; the database decides whether it already ran.
+        "broker_transport_options": {"visibility_timeout": 3600} if redis_url else {},
         "beat_schedule_filename": str(instance_dir / "celerybeat-schedule"),
         "timezone": "UTC",
     }
@@ -99,7 +100,7 @@ class TestingConfig(Config):
 
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key"
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - test suite only
     RATELIMIT_ENABLED = False
     SERVER_NAME = None
 

@@ -47,9 +47,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     celery_init_app(app)
 
-    from marketplace.web import register_web
     from marketplace.api import register_api
     from marketplace.cli import register_cli
+    from marketplace.web import register_web
 
     register_web(app)
     register_api(app)

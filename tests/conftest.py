@@ -7,7 +7,6 @@ SQLite by default; PostgreSQL when TEST_DATABASE_URL is set; Redis as broker whe
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -125,7 +124,8 @@ def make_user(db, password_hash):
     def factory(*roles: str, email: str | None = None, name: str | None = None):
         counter["n"] += 1
         roles = roles or ("client",)
-        user = User(email=email or f"{roles[0]}{counter['n']}@test.coop", name=name or f"Test {roles[0].title()} {counter['n']}",
+        n = counter["n"]
+        user = User(email=email or f"{roles[0]}{n}@test.coop", name=name or f"Test {roles[0].title()} {n}",
                     password_hash=password_hash)
         user.role_rows = [UserRole(role=r) for r in roles]
         db.session.add(user)
@@ -176,3 +176,49 @@ def api_token(client):
         return {"Authorization": f"Bearer {resp.get_json()['token']}"}
 
     return issue
+
+
+@pytest.fixture
+def celery_worker(app, broker_urls, tmp_path):
+    """A real Celery worker process on the test's database and broker (purged first); stopped after the test."""
+    broker, results = broker_urls
+    app.extensions["celery"].control.purge()
+    env = support.process_env(app.config["SQLALCHEMY_DATABASE_URI"], broker, results, tmp_path / "instance")
+    proc = support.start_celery_worker(env, tmp_path / "worker.log")
+    proc.log_path = tmp_path / "worker.log"
+    yield proc
+    support.stop_process(proc)
+
+
+@pytest.fixture(scope="module")
+def live_server(database_template, broker_urls, tmp_path_factory):
+    """The app under gunicorn (2 processes x 4 threads) on its own seeded database, with a Celery worker.
+
+    Yields an object with ``url``, ``db_url`` and ``app`` (a Flask app on the same database for checks).
+    """
+    from marketplace import create_app
+
+    tmp = tmp_path_factory.mktemp("live")
+    kind, location = database_template
+    if kind == "sqlite":
+        db_url = support.copy_sqlite(location, tmp / "live.sqlite")
+    else:
+        db_url = support.create_postgres_database(support.postgres_url())
+        support.migrate_database(db_url)
+    broker, results = broker_urls
+    env = support.process_env(db_url, broker, results, tmp / "instance")
+    support.run_flask(env, "seed-demo")
+    server = support.start_gunicorn(env, tmp / "gunicorn.log")
+    worker = support.start_celery_worker(env, tmp / "worker.log")
+    checker = create_app("testing", {"SQLALCHEMY_DATABASE_URI": db_url})
+    try:
+        yield support.LiveServer(url=server.url, db_url=db_url, app=checker, log=tmp / "gunicorn.log")
+    finally:
+        support.stop_process(worker)
+        support.stop_process(server.proc)
+        if kind == "postgresql":
+            with checker.app_context():
+                from marketplace.extensions import db as _db
+
+                _db.engine.dispose()
+            support.drop_postgres_database(db_url)

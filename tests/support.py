@@ -159,3 +159,45 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.2, message: s
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {message}")
+
+
+class LiveServer:
+    def __init__(self, url: str, db_url: str, app, log: Path):
+        self.url, self.db_url, self.app, self.log = url, db_url, app, log
+
+
+class _Server:
+    def __init__(self, proc: subprocess.Popen, url: str):
+        self.proc, self.url = proc, url
+
+
+def run_flask(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "marketplace", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def start_gunicorn(env: dict[str, str], log_path: Path, *, workers: int = 2, threads: int = 4) -> _Server:
+    """gunicorn serving wsgi:app on a free port; returns once /healthz answers."""
+    import urllib.request
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
+           "--access-logfile", "-", "--error-logfile", "-", "wsgi:app"]
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the process
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("gunicorn exited early:\n" + log_path.read_text(errors="replace")[-4000:])
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:  # noqa: S310 - local test server
+                if resp.status == 200:
+                    return _Server(proc, url)
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("gunicorn did not answer:\n" + log_path.read_text(errors="replace")[-4000:])

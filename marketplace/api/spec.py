@@ -134,6 +134,10 @@ def _openapi_path(rule: str) -> str:
     return API_PREFIX + "/".join(parts)
 
 
+def _operation_slug(rule: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"<(?:[^>:]+:)?([^>]+)>", r"by_\1", rule.lower())).strip("_")
+
+
 def build_openapi(title: str) -> dict:
     """The OpenAPI 3 document for every registered operation."""
     spec = APISpec(title=f"{title} API", version="1.0.0", openapi_version="3.0.3", plugins=[])
@@ -147,11 +151,12 @@ def build_openapi(title: str) -> dict:
             responses[str(status)] = {"description": description}
             if body is not None:
                 responses[str(status)]["content"] = {"application/json": {"schema": body}}
-        error = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        error = {"description": "Error",
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         for status in ([400, 401, 403, 404, 422] if op.auth else [400, 422]):
             responses.setdefault(str(status), error)
         entry = {"summary": op.summary, "tags": op.tags, "responses": responses,
-                 "operationId": f"{op.method.lower()}_{op.rule.strip('/').replace('/', '_').replace('<', '').replace('>', '').replace(':', '_')}"}
+                 "operationId": f"{op.method.lower()}_{_operation_slug(op.rule)}"}
         if op.parameters:
             entry["parameters"] = op.parameters
         if op.request_schema is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
@@ -115,7 +116,9 @@ def end_login_session(sid: str | None) -> None:
     """Revoke a login session: a copy of its cookie no longer authenticates."""
     if sid:
         db.session.execute(
-            update(LoginSession).where(LoginSession.sid == sid, LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow())
+            update(LoginSession)
+            .where(LoginSession.sid == sid, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
         )
         db.session.commit()
 
@@ -197,7 +200,7 @@ def update_profile(user: User, *, name: str, email: str, current_password: str =
         problems.update(exc.fields)
     changing_sensitive = bool(new_password) or email != user.email
     if changing_sensitive and not verify_password(user.password_hash, current_password or ""):
-        problems["current_password"] = "Enter your current password to change your email or password."
+        problems["current_password"] = "Enter your current password to change your email or password."  # noqa: S105
     if new_password:
         weak = password_problem(new_password, email=email, name=name)
         if weak:

@@ -11,7 +11,7 @@ from marketplace.extensions import db
 from marketplace.models import Role, ServiceCategory, User, UserRole
 from marketplace.services.passwords import hash_password
 
-DEMO_PASSWORD = "coop-demo-2026"
+DEMO_PASSWORD = "coop-demo-2026"  # noqa: S105 - the published demo login
 
 CATEGORIES = [
     ("house-cleaning", "House cleaning", 2200, "Regular and deep cleaning of homes and apartments."),
@@ -66,7 +66,7 @@ def seed() -> dict[str, int]:
     add("treasurer@demo.coop", names.pop(), [Role.TREASURER.value, Role.WORKER.value, Role.MEMBER.value])
     for i in range(1, N_WORKERS + 1):
         probationary = i > N_WORKERS - N_PROBATIONARY
-        email = "member@demo.coop" if i == 1 else "probation@demo.coop" if i == N_WORKERS else f"worker{i:02d}@demo.coop"
+        email = {1: "member@demo.coop", N_WORKERS: "probation@demo.coop"}.get(i, f"worker{i:02d}@demo.coop")
         roles = [Role.WORKER.value] if probationary else [Role.WORKER.value, Role.MEMBER.value]
         add(email, names.pop(), roles)
     for i in range(1, N_CLIENTS + 1):

@@ -20,9 +20,11 @@ CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors '
 def register_web(app: Flask) -> None:
     from marketplace.web.account.routes import bp as account_bp
     from marketplace.web.auth.routes import bp as auth_bp
+    from marketplace.web.main.health import bp as health_bp
     from marketplace.web.main.routes import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     _register_login(app)

@@ -231,7 +231,8 @@ def _ring_segment(cx: float, cy: float, outer: float, inner: float, start: float
 def donut_chart(items: Items, title: str, value_format: ValueFormat = None, size: int = 220) -> Markup:
     """A donut with the total in the middle and an HTML legend listing value and share of each item.
 
-    Returns ``<figure class="chart-figure chart-donut">`` holding the SVG and a ``<ul class="chart-legend">``.
+    Returns ``<figure class="chart-figure chart-donut">`` holding the SVG and a ``<ul class="chart-legend">``
+    (bar and column charts come in ``<figure class="chart-figure chart-scroll">``).
     More than six items are folded into "Other". Values must not be negative.
     """
     rows = _clean(items)
@@ -266,7 +267,5 @@ def donut_chart(items: Items, title: str, value_format: ValueFormat = None, size
         )
     parts.append(_text(cx, cy + 7, _fmt(value_format, total), "chart-total", "middle"))
     parts.append("</svg>")
-    return _trusted(
-        ['<figure class="chart-figure chart-donut">', *parts]
-        + [f'<ul class="chart-legend" aria-label="{escape(title)}: legend">', *legend, "</ul></figure>"]
-    )
+    legend_list = [f'<ul class="chart-legend" aria-label="{escape(title)}: legend">', *legend, "</ul>"]
+    return _figure("donut", parts, legend_list)

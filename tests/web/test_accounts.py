@@ -71,7 +71,8 @@ def test_login_wrong_password_and_unknown_email_say_the_same(client, get_csrf, m
 def test_login_redirect_ignores_offsite_next(client, get_csrf, make_user):
     user = make_user("client")
     path = "/login?next=https://evil.example/phish"
-    resp = client.post(path, data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": get_csrf(client, path)})
+    form = {"email": user.email, "password": TEST_PASSWORD, "csrf_token": get_csrf(client, path)}
+    resp = client.post(path, data=form)
     assert resp.status_code == 302
     assert "evil.example" not in resp.headers["Location"]
 
