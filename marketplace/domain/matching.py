@@ -250,9 +250,8 @@ def score(candidate: WorkerCandidate, weights: MatchWeights, distance_km: float,
     radius = candidate.service_radius_km
     distance_term = 1.0 if radius <= 0 else 1.0 - distance_km / radius
     distance_term = min(1.0, max(0.0, distance_term))
-    rating_term = (smoothed_rating(candidate.rating, candidate.rating_count) - _MIN_RATING) / (
-        _MAX_RATING - _MIN_RATING
-    )
+    smoothed = smoothed_rating(candidate.rating, candidate.rating_count)
+    rating_term = (smoothed - _MIN_RATING) / (_MAX_RATING - _MIN_RATING)
     capacity = max(candidate.capacity_hours_per_week * period_weeks, 1.0)
     fairness_term = 1.0 / (1.0 + candidate.hours_this_period / capacity)
     weighted = weights.distance * distance_term + weights.rating * rating_term + weights.fairness * fairness_term

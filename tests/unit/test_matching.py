@@ -87,42 +87,70 @@ jobs = st.builds(
 )
 
 
+GOOD_MARGINS = st.sampled_from([0, 1, 4])
+NEAR_MISS_MARGINS = st.sampled_from([-1, 0, 1])
+FLAWS = st.sampled_from([None, None, "category", "place", "window", "blocked", "busy", "rate"])
+
+
 @st.composite
-def window_around(draw, spec):
-    """A window on the job's weekday that covers it, or misses by a quarter hour at either end."""
+def window_around(draw, spec, margins):
+    """A window on the job's weekday reaching ``margins`` quarter hours beyond it (negative: short)."""
     first = (spec.starts_at.hour * 60 + spec.starts_at.minute) // 15
     last = first + spec.duration_minutes // 15
-    margins = st.sampled_from([0, 0, 1, 4, -1])
-    low = max(0, first - draw(margins))
-    high = min(96, last + draw(margins))
+    low, high = max(0, first - draw(margins)), min(96, last + draw(margins))
     if low >= high:
         return None
     return AvailabilityWindow(spec.starts_at.weekday(), quarter_to_time(low), quarter_to_time(high))
 
 
 @st.composite
+def busy_near(draw, spec, overlapping_allowed):
+    """A gig near the job: anywhere around it, or ending/starting at or beyond the job's edges."""
+    length = timedelta(minutes=draw(durations))
+    gap = timedelta(minutes=15 * draw(st.integers(0, 8)))
+    if overlapping_allowed:
+        start = spec.starts_at + timedelta(minutes=15 * draw(st.integers(-40, 40)))
+    elif draw(st.booleans()):
+        start = spec.starts_at - gap - length
+    else:
+        start = spec.starts_at + timedelta(minutes=spec.duration_minutes) + gap
+    return (start, start + length)
+
+
+@st.composite
 def candidates(draw, worker_id, spec):
-    """A worker near the job who is eligible often enough for the filter to be exercised both ways."""
-    rated = draw(st.booleans())
+    """A worker aimed at the job, with at most one aspect (the flaw) left to chance.
+
+    Aiming makes eligible workers common, and the good aspects sit on their boundaries (touching
+    gigs, exact windows, the radius edge, a rate equal to the cap), where a filter goes wrong.
+    """
+    flaw = draw(FLAWS)
+    radius = draw(st.floats(0, 130))
+    if flaw == "place":
+        lat, lng = spec.lat + draw(st.floats(-1, 1)), spec.lng + draw(st.floats(-1, 1))
+    else:
+        lat, lng = spec.lat + draw(st.floats(0, 1)) * min(radius, 100) / 111.195, spec.lng
     categories = set(draw(st.lists(st.sampled_from(CATEGORIES), max_size=2)))
-    if draw(st.integers(0, 3)):
+    if flaw != "category":
         categories.add(spec.category)
     weekly = draw(st.lists(windows(), max_size=2))
-    if draw(st.integers(0, 3)):
-        weekly.append(draw(window_around(spec)))
-    busy = [
-        (start, start + timedelta(minutes=draw(durations)))
-        for start in (spec.starts_at + timedelta(minutes=15 * q) for q in draw(st.lists(st.integers(-40, 40), max_size=1)))
-    ]
+    weekly.append(draw(window_around(spec, NEAR_MISS_MARGINS if flaw == "window" else GOOD_MARGINS)))
+    blocked = {FIRST_DAY + timedelta(d) for d in draw(st.sets(st.integers(0, 13), max_size=2))}
+    if flaw != "blocked":
+        blocked.discard(spec.starts_at.date())
+    busy = draw(st.lists(busy_near(spec, flaw == "busy"), max_size=2))
+    cap = spec.max_rate_cents
+    rate = draw(st.integers(1000, 6000 if flaw == "rate" or cap is None else cap))
+    rated = draw(st.booleans())
     return WorkerCandidate(
         worker_id=worker_id,
-        lat=spec.lat + draw(st.floats(-0.2, 0.2)),
-        lng=spec.lng + draw(st.floats(-0.2, 0.2)),
-        radius_km=draw(st.floats(0, 130) | st.floats(0, 30)),
-        rate_cents=draw(st.integers(1000, 6000)),
+        lat=lat,
+        lng=lng,
+        radius_km=radius,
+        rate_cents=rate,
         categories=frozenset(categories),
         weekly_availability=tuple(w for w in weekly if w is not None),
-        blocked_dates=frozenset(FIRST_DAY + timedelta(d) for d in draw(st.sets(st.integers(0, 13), max_size=2))),
+        blocked_dates=frozenset(blocked),
         busy=tuple(busy),
         rating=draw(st.floats(1, 5)) if rated else None,
         rating_count=draw(st.integers(1, 200)) if rated else 0,
@@ -134,13 +162,11 @@ def candidates(draw, worker_id, spec):
 def scenarios(draw):
     """A job and a pool of workers around it, with distinct worker ids."""
     spec = draw(jobs)
-    ids = draw(st.lists(st.integers(1, 10_000), max_size=10, unique=True))
+    ids = draw(st.lists(st.integers(1, 10_000), max_size=6, unique=True))
     return spec, [draw(candidates(worker_id, spec)) for worker_id in ids]
 
 
-match_weights = st.builds(
-    MatchWeights, distance=st.floats(0, 1), rating=st.floats(0, 1), fairness=st.floats(0.01, 1)
-)
+match_weights = st.builds(MatchWeights, distance=st.floats(0, 1), rating=st.floats(0, 1), fairness=st.floats(0.01, 1))
 period_weeks = st.floats(0, 52)
 
 
