@@ -77,6 +77,8 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Co-op Marketplace <no-reply@coop.example>")
 
     SITE_NAME = os.environ.get("SITE_NAME", "Commons Co-op")
+    # The co-op's local time zone: weekly availability and job times are read in it.
+    COOP_TIMEZONE = os.environ.get("COOP_TIMEZONE", "America/Los_Angeles")
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
     API_TOKEN_MAX_AGE = timedelta(days=30)
     SESSION_COOKIE_HTTPONLY = True
