@@ -77,6 +77,8 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Co-op Marketplace <no-reply@coop.example>")
 
     SITE_NAME = os.environ.get("SITE_NAME", "Commons Co-op")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # The co-op's local time zone: weekly availability and job times are read in it.
     COOP_TIMEZONE = os.environ.get("COOP_TIMEZONE", "America/Los_Angeles")
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
@@ -109,6 +111,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -68,9 +67,10 @@ def _check_production_secret(app: Flask) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from marketplace import logging_setup
+
+    if not app.testing:
+        logging_setup.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
 
 
 @event.listens_for(Engine, "connect")
