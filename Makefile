@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(STAMP)
 
 migrate: install
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 
 seed: migrate
 	$(FLASK) seed-demo --if-empty

@@ -85,7 +85,7 @@ def migrate_database(db_url: str) -> None:
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": db_url})
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         from marketplace.extensions import db
 
         db.engine.dispose()
