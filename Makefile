@@ -37,6 +37,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r marketplace workers config.py wsgi.py gunicorn.conf.py --severity-level medium
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
