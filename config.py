@@ -12,6 +12,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance")).resolve()
 DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
@@ -49,6 +51,19 @@ def _celery_settings(redis_url: str | None, instance_dir: Path) -> dict:
         # Redis redelivers an unacknowledged task after this long; the database decides whether it already ran.
         "broker_transport_options": {"visibility_timeout": 3600} if redis_url else {},
         "beat_schedule_filename": str(instance_dir / "celerybeat-schedule"),
+        "beat_schedule": {
+            "bill-confirmed-gigs": {"task": "money.bill_confirmed", "schedule": 3600.0},
+            "create-payouts": {"task": "money.create_payouts",
+                               "schedule": crontab(minute=0, hour=6, day_of_week="mon")},
+            "expire-offers": {"task": "marketplace.expire_offers", "schedule": 60.0},
+            "auto-confirm-gigs": {"task": "marketplace.auto_confirm", "schedule": 300.0},
+            "publish-reviews": {"task": "marketplace.publish_reviews", "schedule": 3600.0},
+            "recover-dividend-runs": {"task": "treasury.recover_runs", "schedule": 600.0},
+            "close-due-votes": {"task": "governance.close_due_proposals", "schedule": 60.0},
+            "vote-reminders": {"task": "governance.send_reminders", "schedule": 900.0},
+            "share-instalments": {"task": "governance.collect_instalments",
+                                  "schedule": crontab(minute=0, hour=5, day_of_week="mon")},
+        },
         "timezone": "UTC",
     }
 

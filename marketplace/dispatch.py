@@ -20,6 +20,19 @@ _PENDING = "pending_tasks"
 
 # Task names, one place: workers/tasks registers tasks under exactly these names.
 DELIVER_EMAIL = "mail.deliver_email"
+CREATE_PAYOUTS = "money.create_payouts"
+BILL_CONFIRMED = "money.bill_confirmed"
+EXPIRE_OFFERS = "marketplace.expire_offers"
+AUTO_CONFIRM = "marketplace.auto_confirm"
+PUBLISH_REVIEWS = "marketplace.publish_reviews"
+RUN_DIVIDENDS = "treasury.run_dividends"
+REVOLVE = "treasury.revolve"
+EMAIL_NOTICES = "treasury.email_notices"
+RECOVER_RUNS = "treasury.recover_runs"
+GOVERNANCE_ANNOUNCE = "governance.announce"
+GOVERNANCE_CLOSE_DUE = "governance.close_due_proposals"
+GOVERNANCE_REMINDERS = "governance.send_reminders"
+GOVERNANCE_INSTALMENTS = "governance.collect_instalments"
 
 
 def enqueue(task_name: str, *args, **kwargs) -> None:

@@ -149,3 +149,23 @@ def simulate(
             err=True,
         )
     click.echo(render_csv(result), nl=False)
+
+
+@dividends.command("revolve")
+@click.option("--before-year", "before_year", required=True, help="Revolve allocations of periods ended before it.")
+def revolve_command(before_year):
+    """Pay out retained allocations of periods that ended before --before-year, oldest first (DOMAIN.md §5)."""
+    from marketplace.errors import AppError
+    from marketplace.services import capital
+
+    text = str(before_year).strip()
+    if not text.isdigit():
+        raise InputError(f"option '--before-year': '{before_year}' is not a year (e.g. 2021)")
+    try:
+        summary = capital.revolve(int(text))
+    except AppError as exc:
+        raise InputError(f"option '--before-year': {'; '.join(exc.fields.values()) or exc.message}") from None
+    click.echo(
+        f"Revolved {summary['allocations']} allocations of {summary['members']} members before "
+        f"{summary['before_year']}: {format_cents(summary['total_cents'])} now payable."
+    )

@@ -50,6 +50,34 @@ SPECS: dict[str, SettingSpec] = {
                     "24", "0", "168"),
         SettingSpec("auto_confirm_hours", "Hours before a completed gig confirms itself", int, "48", "1", "336"),
         SettingSpec("review_blind_days", "Days before reviews publish without the other side", int, "7", "1", "60"),
+        SettingSpec("late_cancellation_fee_percent", "Late cancellation: percent of the gig price charged", Fraction,
+                    "50", "0", "100", "Charged when a client cancels inside the window; the rest of the hold is freed"),
+        SettingSpec("late_cancellation_worker_share_percent", "Late cancellation: worker's share of the charge",
+                    Fraction, "80", "0", "100", "The rest of a late-cancellation charge is co-op fee revenue."),
+        SettingSpec("payout_minimum_cents", "Smallest payout, in cents", int, "2500", "0", "10000000",
+                    "Smaller earnings balances wait for a later weekly batch."),
+        SettingSpec("open_books_individual", "Open books: members see each other's allocations (1 = yes, 0 = no)",
+                    int, "0", "0", "1", "When 1, every member can read other members' notices and capital accounts."),
+        # Bylaws (issue 6, marketplace/domain/voting.py): membership, shares, and per kind quorum/threshold/window.
+        SettingSpec("membership_min_hours", "Hours of confirmed gigs before a worker may apply to join", int,
+                    "100", "0", "10000"),
+        SettingSpec("membership_min_months", "Months on the platform before a worker may apply to join", int,
+                    "3", "0", "60"),
+        SettingSpec("member_share_cents", "Member share, in cents", int, "10000", "0", "100000000"),
+        SettingSpec("share_instalment_cents", "Share instalment deducted from a weekly payout, in cents", int,
+                    "2500", "100", "100000000"),
+        SettingSpec("admission_by_vote", "Members are admitted by: 0 = the board, 1 = a member vote", int,
+                    "0", "0", "1"),
+        SettingSpec("vote_reminder_hours", "Remind members who have not voted this many hours before the close",
+                    int, "24", "1", "336"),
+        *(SettingSpec(f"vote_{what}_{kind}", f"{label}: {kind.replace('_', ' ')} votes", unit, value, low, high)
+          for kind, quorum, threshold, days in (("general", "25", "50", "7"), ("fee_change", "40", "200/3", "14"),
+                                                 ("policy", "40", "50", "7"), ("dividend_run", "25", "50", "7"),
+                                                 ("admission", "20", "50", "7"), ("election", "25", "0", "14"))
+          for what, label, unit, value, low, high in (
+              ("quorum_percent", "Quorum (% of members in good standing)", Fraction, quorum, "0", "100"),
+              ("threshold_percent", "Threshold (% of the votes for or against)", Fraction, threshold, "0", "100"),
+              ("window_days", "Voting window (days)", int, days, "1", "60"))),
     )
 }
 

@@ -18,6 +18,8 @@ CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors '
 
 
 def register_web(app: Flask) -> None:
+    from importlib import import_module
+
     from marketplace.web.account.routes import bp as account_bp
     from marketplace.web.auth.routes import bp as auth_bp
     from marketplace.web.main.health import bp as health_bp
@@ -27,6 +29,17 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(import_module("marketplace.web.money").bp)
+    app.register_blueprint(import_module("marketplace.web.worker.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.client.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.gigs.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.people.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.notifications.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.treasury.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.member.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.books").bp)
+    app.register_blueprint(import_module("marketplace.web.governance.routes").bp)
+    app.register_blueprint(import_module("marketplace.web.members_admin.routes").bp)
     _register_login(app)
     _register_errors(app)
     _register_headers(app)

@@ -1,0 +1,298 @@
+"""Job requests: posting, editing and cancelling them, and who may see which job.
+
+A job request and the gig it becomes are one ``Job`` row. Posting validates the request and sends the first
+round of offers (or one invitation) in the same transaction; editing is possible until a worker accepts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from sqlalchemy import Float, cast, select
+
+from marketplace.domain.gig_states import Actor, GigAction, GigState, is_cancellation_late
+from marketplace.domain.money import format_cents
+from marketplace.errors import Forbidden, NotFound, ValidationFailed
+from marketplace.extensions import db
+from marketplace.models import Job, Role, ServiceCategory, User, WorkerProfile, WorkerService
+from marketplace.models.base import utcnow
+from marketplace.services import audit, gigs, notifications, offers, settings
+from marketplace.services.gigs import committing, get_job, gig_url
+from marketplace.services.profile_input import InputProblem, parse_location
+
+FIELDS = ("category", "title", "description", "neighbourhood", "address", "lat", "lng", "starts_at", "hours",
+          "max_rate_cents")
+# Changing any of these changes who may take the job, so open offers are withdrawn and matching runs again.
+_MATCH_COLUMNS = ("category_id", "lat_e6", "lng_e6", "starts_at", "estimated_minutes", "max_rate_cents")
+_HOURS_RE = re.compile(r"^(\d{1,2}):([0-5]\d)$")
+_KM_PER_E6 = 6371.0088 * math.pi / 180 / 1_000_000
+MAX_DAYS_AHEAD = 365
+
+
+def parse_hours(value, *, field: str = "hours", low: int = 30, high: int = 720, step: int = 15) -> int:
+    """Hours as ``2.5``, ``"2.25"``, ``"2:15"`` or a Fraction, read exactly, as whole minutes.
+
+    A job's estimate is 0.5–12 hours in quarter-hour steps (the defaults); callers pass other bounds.
+    """
+    problem = (f"Enter between {low / 60:g} and {high / 60:g} hours"
+               + (f" in steps of {step} minutes (e.g. 2.5 or 2:30)." if step > 1 else " (e.g. 2.5 or 2:30)."))
+    if isinstance(value, bool) or value is None:
+        raise ValidationFailed({field: problem})
+    if isinstance(value, int | Fraction):
+        hours = Fraction(value)
+    else:
+        text = str(value).strip()
+        clock = _HOURS_RE.match(text)
+        try:
+            hours = Fraction(int(clock[1]) * 60 + int(clock[2]), 60) if clock else Fraction(Decimal(text))
+        except (InvalidOperation, ValueError, OverflowError):
+            raise ValidationFailed({field: problem}) from None
+    minutes = hours * 60
+    if minutes.denominator != 1 or not low <= minutes <= high or minutes % step:
+        raise ValidationFailed({field: problem})
+    return int(minutes)
+
+
+def _as_utc(moment) -> datetime:
+    """An aware datetime, or a naive one read as the co-op's local time (what a form gives)."""
+    if not isinstance(moment, datetime):
+        raise ValidationFailed({"starts_at": "Enter the date and start time."})
+    return moment if moment.tzinfo else moment.replace(tzinfo=gigs.coop_zone())
+
+
+def _category(slug, problems: dict) -> ServiceCategory | None:
+    category = db.session.scalar(select(ServiceCategory).where(ServiceCategory.slug == str(slug or "").strip()))
+    if category is None or not category.is_active:
+        problems["category"] = "Choose one of the services the co-op offers."
+        return None
+    return category
+
+
+def _texts(fields: Mapping, problems: dict) -> dict:
+    values = {key: str(fields.get(key) or "").strip() for key in ("title", "description", "address")}
+    if not values["title"] or len(values["title"]) > 120:
+        problems["title"] = "Give the job a title of at most 120 characters."
+    if len(values["description"]) > 5000:
+        problems["description"] = "Keep the description under 5,000 characters."
+    if len(values["address"]) > 200:
+        problems["address"] = "Keep the address under 200 characters."
+    return values
+
+
+def _place(fields: Mapping, problems: dict) -> tuple[str, int, int] | None:
+    """``(neighbourhood, lat_e6, lng_e6)`` from a known neighbourhood or coordinates (the profile rules)."""
+    if not str(fields.get("neighbourhood") or "").strip() and fields.get("lat") is None and fields.get("lng") is None:
+        problems["neighbourhood"] = "Pick the job's neighbourhood or give its coordinates."
+        return None
+    try:
+        return parse_location(fields.get("neighbourhood") or "", fields.get("lat"), fields.get("lng"))
+    except InputProblem as exc:
+        problems[exc.field] = exc.message
+        return None
+
+
+def _start(fields: Mapping, now: datetime, problems: dict) -> datetime | None:
+    try:
+        starts_at = _as_utc(fields.get("starts_at"))
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+        return None
+    if starts_at <= now:
+        problems["starts_at"] = "The start must be in the future."
+    elif starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
+        problems["starts_at"] = f"Choose a start within the next {MAX_DAYS_AHEAD} days."
+    return starts_at
+
+
+def _rate_cap(cap, category: ServiceCategory | None, problems: dict) -> None:
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
+        problems["max_rate_cents"] = "Enter the highest hourly rate in whole cents, or leave it empty."
+    elif cap is not None and category is not None and cap < category.rate_floor_cents:
+        problems["max_rate_cents"] = (f"The highest rate cannot be below the co-op's floor of "
+                                      f"${format_cents(category.rate_floor_cents)}/h for {category.name}.")
+
+
+def _columns(fields: Mapping, now: datetime) -> dict:
+    """The validated column values of a job request; every problem at once, by field."""
+    problems: dict[str, str] = {}
+    category = _category(fields.get("category"), problems)
+    texts = _texts(fields, problems)
+    place = _place(fields, problems)
+    starts_at = _start(fields, now, problems)
+    minutes = None
+    try:
+        minutes = parse_hours(fields.get("hours"))
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+    cap = fields.get("max_rate_cents")
+    _rate_cap(cap, category, problems)
+    if problems:
+        raise ValidationFailed(problems)
+    neighbourhood, lat_e6, lng_e6 = place
+    return {"category_id": category.id, **texts, "neighbourhood": neighbourhood, "lat_e6": lat_e6, "lng_e6": lng_e6,
+            "starts_at": starts_at, "ends_at": starts_at + timedelta(minutes=minutes), "estimated_minutes": minutes,
+            "max_rate_cents": cap}
+
+
+def post_job(client_id: int, *, category: str, title: str, description: str = "", neighbourhood: str = "",
+             address: str = "", lat: float | None = None, lng: float | None = None, starts_at: datetime,
+             hours: str | Fraction, max_rate_cents: int | None = None, invite_worker_id: int | None = None) -> Job:
+    """A client posts a job request; commits.
+
+    Rules: a known, active category; a start in the future (naive times are the co-op's local time);
+    0.5–12 hours in 15-minute steps; a rate cap, if any, not below the category's floor; a place given as a
+    known neighbourhood or coordinates. The first round of offers (or the single invitation, which must be
+    an eligible match) goes out in the same transaction, so a failed invitation posts nothing.
+    """
+    client = db.session.get(User, client_id)
+    if client is None or not client.has_role(Role.CLIENT.value):
+        raise Forbidden("Only clients can post jobs. Register as a client to post one.")
+    fields = {"category": category, "title": title, "description": description, "neighbourhood": neighbourhood,
+              "address": address, "lat": lat, "lng": lng, "starts_at": starts_at, "hours": hours,
+              "max_rate_cents": max_rate_cents}
+    with committing():
+        job = Job(client_id=client_id, status=GigState.REQUESTED.value, offer_round=0, **_columns(fields, utcnow()))
+        db.session.add(job)
+        db.session.flush()
+        audit.record("job.posted", actor_id=client_id, subject=job)
+        if invite_worker_id is not None:
+            offers.invite(job, invite_worker_id, client_id, field="invite_worker_id")
+        else:
+            offers.offer_round(job)
+    return get_job(job.id)
+
+
+def _current_fields(job: Job) -> dict:
+    return {"category": job.category.slug, "title": job.title, "description": job.description,
+            "neighbourhood": job.neighbourhood, "address": job.address, "lat": job.lat_e6 / 1e6,
+            "lng": job.lng_e6 / 1e6, "starts_at": job.starts_at, "hours": Fraction(job.estimated_minutes, 60),
+            "max_rate_cents": job.max_rate_cents}
+
+
+def edit_job(job_id: int, client_id: int, **changes) -> Job:
+    """The client changes their request while no worker has accepted it; commits.
+
+    Same rules as posting. If the change affects who may take the job (service, place, time, length or
+    rate cap), open offers are withdrawn and matching runs again; otherwise the offered workers are told.
+    """
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise TypeError(f"edit_job() got unknown fields: {', '.join(sorted(unknown))}")
+    with committing():
+        job = get_job(job_id, lock=True)
+        gigs.require_actor(job, client_id, Actor.CLIENT, verb="change this job")
+        gigs.check(job.state, GigAction.EDIT, Actor.CLIENT)
+        merged = {**_current_fields(job), **changes}
+        if "neighbourhood" in changes and "lat" not in changes and "lng" not in changes:
+            merged["lat"] = merged["lng"] = None  # a new neighbourhood brings its own coordinates
+        values = _columns(merged, utcnow())
+        rematch = any(values[key] != getattr(job, key) for key in _MATCH_COLUMNS)
+        job = gigs.apply(job_id, GigAction.EDIT, Actor.CLIENT, client_id, source=job.state, values=values,
+                         reason="terms changed" if rematch else "details changed")
+        now = utcnow()
+        if rematch:
+            for worker_id in offers.withdraw_pending(job_id, now):
+                notifications.notify(worker_id, "offer_withdrawn", f"The client changed “{job.title}”; "
+                                     "your offer was withdrawn.", gig_url(job_id))
+            if job.state is GigState.OFFERED:
+                offers.next_round(job, now, reason="the client changed the terms")
+            else:
+                offers.offer_round(job, now=now)
+        else:
+            for offer in offers.offers_for_job(job_id, status="pending"):
+                notifications.notify(offer.worker_id, "job_changed", f"The client updated “{job.title}”.",
+                                     gig_url(job_id))
+    return get_job(job_id)
+
+
+def cancellation_was_late(job: Job) -> bool:
+    """Whether a cancelled job was cancelled inside the window before its start while a worker held it.
+
+    Before a worker accepts, cancelling is always free; the window is the setting in force that day.
+    """
+    if job.state is not GigState.CANCELLED or job.cancelled_at is None or job.worker_id is None:
+        return False
+    hours = settings.get("cancellation_window_hours", gigs.local_date(job.cancelled_at))
+    return is_cancellation_late(job.starts_at, job.cancelled_at, timedelta(hours=hours))
+
+
+def cancel_job(job_id: int, actor_id: int, reason: str = "") -> Job:
+    """The client (or an admin) cancels a job that has not started: requested, offered or accepted; commits.
+
+    Open offers are withdrawn. An accepted gig keeps its worker on record, and a cancellation inside the
+    cancellation window is marked late in the audit trail (``cancellation_was_late``) for the money side.
+    """
+    with committing():
+        job = get_job(job_id, lock=True)
+        actor = gigs.require_actor(job, actor_id, Actor.CLIENT, Actor.ADMIN, verb="cancel this job")
+        now = utcnow()
+        late = job.state is GigState.ACCEPTED and is_cancellation_late(
+            job.starts_at, now, timedelta(hours=settings.get("cancellation_window_hours")))
+        note = (reason or "").strip()[:1900] + (" (late: inside the cancellation window)" if late else "")
+        job = gigs.apply(job_id, GigAction.CANCEL, actor, actor_id, source=job.state, reason=note.strip(),
+                         values={"cancelled_at": now})
+        for worker_id in offers.withdraw_pending(job_id, now):
+            notifications.notify(worker_id, "offer_withdrawn", f"“{job.title}” was cancelled.", gig_url(job_id))
+        affected = [job.worker_id] if job.worker_id else []
+        affected += [job.client_id] if actor is Actor.ADMIN else []
+        for user_id in affected:
+            notifications.notify(user_id, "gig_cancelled", f"“{job.title}” was cancelled.", gig_url(job_id),
+                                 email_subject=f"Cancelled: {job.title}", email_template="gig_update", job=job)
+    return job
+
+
+def job_for_viewer(job_id: int, user: User | None) -> Job:
+    """The job if ``user`` may see it (client, gig's worker, offered worker, admin, or a worker of its
+    category while it is open); NotFound for everyone else, so strangers cannot probe ids."""
+    job = db.session.get(Job, job_id)
+    if job is None or not gigs.can_view(job, user):
+        raise NotFound("There is no such job.")
+    return job
+
+
+def can_see_address(job: Job, user: User | None) -> bool:
+    """The street address is private: the client, admins, and the worker while the gig is theirs."""
+    if user is None:
+        return False
+    if user.id == job.client_id or user.has_role(Role.ADMIN.value):
+        return True
+    return user.id == job.worker_id and job.state in gigs.WORKER_HELD
+
+
+def jobs_for_client(client_id: int, state: str | GigState | None = None) -> list[Job]:
+    """The client's jobs, newest start first, optionally only those in one state."""
+    stmt = select(Job).where(Job.client_id == client_id)
+    if state is not None:
+        stmt = stmt.where(Job.status == GigState(state).value)
+    return list(db.session.scalars(stmt.order_by(Job.starts_at.desc(), Job.id.desc())))
+
+
+def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20):
+    """Open requests (requested or offered, not yet started) in the worker's categories and service area,
+    soonest first, paginated (Flask-SQLAlchemy ``Pagination``); never the worker's own requests.
+
+    The area test is the service-area box (indexed) refined by an equirectangular distance, exact to well
+    under 1% at these radii, so the database does the whole filter and pagination stays right.
+    """
+    profile = db.session.get(WorkerProfile, worker_id)
+    services = profile.services if profile is not None else []
+    stmt = select(Job).where(Job.id.is_(None))
+    if services:
+        box = services[0]
+        cos_lat = math.cos(math.radians(profile.lat_e6 / 1e6))
+        d_lat = cast(Job.lat_e6 - profile.lat_e6, Float)
+        d_lng = cast(Job.lng_e6 - profile.lng_e6, Float) * cos_lat
+        reach = profile.radius_km / _KM_PER_E6
+        stmt = select(Job).where(
+            Job.status.in_([GigState.REQUESTED.value, GigState.OFFERED.value]),
+            Job.category_id.in_(select(WorkerService.category_id).where(WorkerService.worker_id == worker_id)),
+            Job.starts_at > utcnow(), Job.client_id != worker_id,
+            Job.lat_e6.between(box.min_lat_e6, box.max_lat_e6), Job.lng_e6.between(box.min_lng_e6, box.max_lng_e6),
+            d_lat * d_lat + d_lng * d_lng <= reach * reach,
+        ).order_by(Job.starts_at, Job.id)
+    return db.paginate(stmt, page=max(1, int(page)), per_page=per_page, error_out=False)

@@ -1,0 +1,1 @@
+"""The shared gig page (/gigs/<id>): details, timeline, actions, messages and reviews."""

@@ -1,0 +1,1 @@
+"""The governance area: membership, proposals, votes and discussion (issue 6)."""

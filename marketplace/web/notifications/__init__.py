@@ -1,0 +1,1 @@
+"""In-app notifications (/notifications) and the unread count in the navigation."""

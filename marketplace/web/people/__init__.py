@@ -1,0 +1,1 @@
+"""Browsing workers (/workers) and their public profiles."""

@@ -1,0 +1,1 @@
+"""The worker area (/work): profile, offers, gigs, week view, earnings, open requests."""
