@@ -108,6 +108,7 @@ def _ok(job):
 
 
 def register(bp: Blueprint) -> None:
+    """Add the marketplace operations to the API blueprint (and so to the OpenAPI document)."""
     _register_catalog(bp)
     _register_jobs(bp)
     _register_offers(bp)

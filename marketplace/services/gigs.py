@@ -8,6 +8,7 @@ matches no row, and the second person gets a ``Conflict`` instead of silently ov
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -22,6 +23,8 @@ from marketplace.extensions import db
 from marketplace.models import Job, JobEvent, Offer, Role, User, UserRole, WorkerService
 from marketplace.models.base import utcnow
 from marketplace.services import notifications, profiles, settings
+
+log = logging.getLogger(__name__)
 
 WORKER_HELD = frozenset({GigState.ACCEPTED, GigState.IN_PROGRESS, GigState.COMPLETED, GigState.CONFIRMED,
                          GigState.REVIEWED, GigState.DISPUTED})
@@ -46,6 +49,7 @@ def committing() -> Iterator[None]:
 
 
 def coop_zone() -> ZoneInfo:
+    """The co-op's time zone (config ``COOP_TIMEZONE``): job times are shown and counted in it."""
     return ZoneInfo(current_app.config["COOP_TIMEZONE"])
 
 
@@ -55,6 +59,7 @@ def local_date(moment: datetime) -> date:
 
 
 def gig_url(job_id: int) -> str:
+    """The shared gig page, where every notice about a gig points."""
     return f"/gigs/{job_id}"
 
 
@@ -196,7 +201,7 @@ def _confirm(job: Job, action: GigAction, actor: Actor, actor_id: int | None, re
 def _after_confirm(job: Job) -> None:
     """Runs once a confirmation has committed: the one place follow-ups of a confirmed gig hook in.
 
-    Invites both sides to review the gig (reviews are double-blind) and commits.
+    Invites both sides to review the gig (reviews are double-blind), commits, then charges the gig.
     """
     days = settings.get("review_blind_days")
     for user_id in (job.client_id, job.worker_id):
@@ -204,6 +209,23 @@ def _after_confirm(job: Job) -> None:
                              f"How did “{job.title}” go? Reviews are hidden until both of you have written one, "
                              f"or for {days} days.", gig_url(job.id))
     db.session.commit()
+    bill("on_gig_confirmed", job.id)
+
+
+def bill(action: str, job_id: int, *args) -> None:
+    """Run a money follow-up of a gig change that has already committed (billing.<action>(job_id, *args)).
+
+    The gig's own change must stand even if the money step fails (a provider outage, say): the failure is
+    logged and rolled back, and the hourly ``money.bill_confirmed`` task charges any confirmed gig left
+    unbilled. Billing is idempotent, so a retry never charges twice.
+    """
+    from marketplace.services import billing
+
+    try:
+        getattr(billing, action)(job_id, *args)
+    except Exception:  # noqa: BLE001 - see the docstring: the committed gig change must not turn into a 500
+        db.session.rollback()
+        log.exception("billing.%s failed for gig %s; the hourly billing task will retry", action, job_id)
 
 
 def confirm_gig(job_id: int, client_id: int) -> Job:
@@ -290,6 +312,7 @@ def mark_no_show(job_id: int, actor_id: int, *, now: datetime | None = None) -> 
         notifications.notify(job.worker_id, "gig_no_show", f"“{job.title}” was marked as a no-show.",
                              gig_url(job.id), email_subject=f"No-show: {job.title}", email_template="gig_update",
                              job=job)
+    bill("on_gig_cancelled", job.id, False)  # the client pays nothing: release the hold
     return job
 
 

@@ -52,10 +52,12 @@ VIEW_ROLES = ("member", "admin", "treasurer")
 
 
 def proposal_url(proposal_id: int) -> str:
+    """The proposal page's path (used in notifications and emails)."""
     return f"/governance/proposals/{proposal_id}"
 
 
 def get_proposal(proposal_id: int) -> Proposal:
+    """The proposal with this id, or NotFound."""
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound(f"Proposal {proposal_id} does not exist.")
@@ -68,6 +70,7 @@ def can_view(user: User | None) -> bool:
 
 
 def require_viewer(user_id: int | None) -> User:
+    """The reading user, who must be a member, board member or treasurer; otherwise Forbidden."""
     user = db.session.get(User, user_id) if user_id is not None else None
     if not can_view(user):
         raise Forbidden("Only members of the co-op can read its proposals.")

@@ -55,7 +55,7 @@ from sqlalchemy import delete, insert, select, update
 
 from marketplace.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.extensions import db
-from marketplace.models import Ballot, BallotKey, Participation, Proposal, ProposalOption
+from marketplace.models import Ballot, BallotKey, Membership, Participation, Proposal, ProposalOption
 from marketplace.models.base import utcnow
 from marketplace.services import audit
 
@@ -137,9 +137,11 @@ def cast_vote(proposal_id: int, voter_id: int, choice: str, *, ballot_token: str
     now = now or utcnow()
     proposal = _claim(proposal_id, now)
     seat = db.session.get(Participation, (proposal_id, voter_id))
-    if seat is None:
+    standing = db.session.get(Membership, voter_id)
+    if seat is None or standing is None or standing.status != "member":
         db.session.rollback()
-        raise Forbidden("Only members in good standing when this vote opened may vote on it.")
+        raise Forbidden("Only members in good standing when this vote opened may vote on it"
+                        + ("." if seat is None else ", and you are no longer a member."))
     try:
         option = _option(proposal, choice)
         result = _secret_vote(proposal, seat, option, ballot_token) if proposal.secret else None

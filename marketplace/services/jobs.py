@@ -243,6 +243,8 @@ def cancel_job(job_id: int, actor_id: int, reason: str = "") -> Job:
         for user_id in affected:
             notifications.notify(user_id, "gig_cancelled", f"“{job.title}” was cancelled.", gig_url(job_id),
                                  email_subject=f"Cancelled: {job.title}", email_template="gig_update", job=job)
+    if job.worker_id is not None:  # a held booking: release the hold, or charge a late cancellation
+        gigs.bill("on_gig_cancelled", job_id, late)
     return job
 
 

@@ -190,6 +190,7 @@ def accept_offer(job_id: int, worker_id: int) -> Job:
         with committing():
             job = _claim(job_id, worker_id, now)
             _close_round(job, worker_id, now)
+        gigs.bill("on_gig_accepted", job.id)
         return job
     except StaleGig:
         pass

@@ -16,14 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select, text, union
+from sqlalchemy import String, and_, cast, func, literal, or_, select, text, union
 from sqlalchemy.sql import Select
 
 from marketplace.domain import ledger as chart
 from marketplace.domain.patronage import IncomeFigures, MemberPatronage
 from marketplace.extensions import db
 from marketplace.models import Job, UserRole
-from marketplace.models.ledger import JournalEntry, Posting
+from marketplace.models.ledger import JournalEntry, LedgerAccount, Posting
 from marketplace.models.treasury import FiscalPeriod
 from marketplace.services.periods import period_bounds
 
@@ -143,27 +143,20 @@ def member_patronage(period: FiscalPeriod, member_id: int) -> PatronageRow:
 
 
 def income_figures(period: FiscalPeriod) -> IncomeFigures:
-    """MF, NF, OI and X (DOMAIN.md §1) from the postings of entries dated within the period, in one query."""
-    code = Posting.account_code
-    credit = -Posting.amount_cents
+    """MF, NF, OI and X (DOMAIN.md §1) from the postings of entries dated within the period.
 
-    def total(condition, amount):
-        return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
-
-    is_expense = or_(code == chart.EXPENSE, code.like(chart.EXPENSE + ":%"))
-    row = db.session.execute(
-        select(
-            total(code == chart.FEE_REVENUE_MEMBER, credit),
-            total(code == chart.FEE_REVENUE_NONMEMBER, credit),
-            total(code == chart.OTHER_INCOME, credit),
-            total(is_expense, Posting.amount_cents),
-        )
-        .select_from(Posting)
+    The expense accounts are listed first (a small table), so the sum is one GROUP BY over an exact list of
+    account codes: both databases then read only those accounts' postings through the account index.
+    """
+    expense_codes = list(db.session.scalars(select(LedgerAccount.code).where(
+        or_(LedgerAccount.code == chart.EXPENSE, LedgerAccount.code.like(chart.EXPENSE + ":%")))))
+    income_codes = [chart.FEE_REVENUE_MEMBER, chart.FEE_REVENUE_NONMEMBER, chart.OTHER_INCOME]
+    totals = dict(db.session.execute(
+        select(Posting.account_code, func.sum(Posting.amount_cents))
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(
-            JournalEntry.occurred_on >= period.start_date,
-            JournalEntry.occurred_on <= period.end_date,
-            or_(code.in_([chart.FEE_REVENUE_MEMBER, chart.FEE_REVENUE_NONMEMBER, chart.OTHER_INCOME]), is_expense),
-        )
-    ).one()
-    return IncomeFigures(*(int(value) for value in row))
+        .where(JournalEntry.occurred_on >= period.start_date, JournalEntry.occurred_on <= period.end_date,
+               Posting.account_code.in_(income_codes + expense_codes))
+        .group_by(Posting.account_code)
+    ).all())
+    credits = [-int(totals.get(code, 0)) for code in income_codes]
+    return IncomeFigures(*credits, sum(int(totals.get(code, 0)) for code in expense_codes))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from marketplace.errors import Conflict, Forbidden, ValidationFailed
 from marketplace.models import AuditEvent, Notification, OutboxEmail, Participation, Proposal
-from marketplace.services import governance, governance_ballots, governance_views, settings
+from marketplace.services import governance, governance_ballots, governance_views, membership, settings
 
 
 def table(proposer, kind="general", title="Paint the office green", params=None, now=OPENED):
@@ -74,6 +74,14 @@ def test_non_members_and_probationary_workers_cannot_vote(db, make_user):
         with pytest.raises(Forbidden):
             vote(proposal, outsider, "for")
     assert governance.tally(db.session.get(Proposal, proposal.id)) == ({"for": 0, "against": 0, "abstain": 0}, 0)
+
+
+def test_a_member_who_leaves_during_the_vote_can_no_longer_vote(db, make_user):
+    alice, bob = members(make_user, 2)
+    proposal = table(alice)
+    membership.depart(bob.id, bob.id)
+    with pytest.raises(Forbidden, match="no longer a member"):
+        vote(proposal, bob, "for")
 
 
 def test_unknown_choice_is_a_field_error(db, make_user):
