@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from marketplace_helpers import local_start, make_category, make_worker, offers_of
 
 from marketplace.models.base import utcnow
 from marketplace.services import gigs
+from marketplace_helpers import local_start, make_category, make_worker, offers_of
 
 BASE = "/api/v1"
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from money_support import make_job
-
 from marketplace.services import billing, payments, payouts
+from money_support import make_job
 
 
 def test_my_earnings_show_the_balance_and_the_payouts(client, make_user, api_token):

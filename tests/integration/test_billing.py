@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from money_support import BOOKED_AT, entry_count, make_job, postings_total, set_status
 
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.models import FeeRate
 from marketplace.services import billing, fees, invoices, ledger, payments, payouts, receipts
 from marketplace.web.money.pdf import receipt_pdf
+from money_support import BOOKED_AT, entry_count, make_job, postings_total, set_status
 
 
 @pytest.fixture

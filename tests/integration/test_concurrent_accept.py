@@ -11,13 +11,13 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-from marketplace_helpers import local_start
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import ApiToken, Job, JobEvent, Offer, ServiceCategory, User, UserRole
 from marketplace.models.base import utcnow
 from marketplace.services.accounts import digest
+from marketplace_helpers import local_start
 
 pytestmark = pytest.mark.slow
 

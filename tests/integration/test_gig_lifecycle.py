@@ -8,6 +8,15 @@ from datetime import timedelta
 from fractions import Fraction
 
 import pytest
+from sqlalchemy import func, select
+
+from marketplace.domain.gig_states import TRANSITIONS, Actor, GigAction, GigState
+from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.extensions import db
+from marketplace.models import Job, Notification, OutboxEmail, Review, User
+from marketplace.models.base import utcnow
+from marketplace.services import gigs, jobs, messages, offers, profiles, reviews, settings
+from marketplace.services.matching import find_matches
 from marketplace_helpers import (
     event_count,
     events_of,
@@ -20,15 +29,6 @@ from marketplace_helpers import (
     offers_of,
     post,
 )
-from sqlalchemy import func, select
-
-from marketplace.domain.gig_states import TRANSITIONS, Actor, GigAction, GigState
-from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from marketplace.extensions import db
-from marketplace.models import Job, Notification, OutboxEmail, Review, User
-from marketplace.models.base import utcnow
-from marketplace.services import gigs, jobs, messages, offers, profiles, reviews, settings
-from marketplace.services.matching import find_matches
 
 TABLE = {(t.source, t.action): t for t in TRANSITIONS}
 

@@ -25,7 +25,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from marketplace_helpers import local_start, make_category, make_offers_overdue, make_worker
 from sqlalchemy import select
 
 from marketplace.domain.gig_states import BOOKED_STATES, GigState, next_state
@@ -34,6 +33,7 @@ from marketplace.extensions import db
 from marketplace.models import Job, JobEvent, Offer
 from marketplace.models.base import utcnow
 from marketplace.services import gigs, jobs, offers, reviews
+from marketplace_helpers import local_start, make_category, make_offers_overdue, make_worker
 
 HELD = {s.value for s in gigs.WORKER_HELD}
 UNASSIGNED = {GigState.REQUESTED.value, GigState.OFFERED.value}

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from governance_support import add_applicant, add_member, after, during, members
-from money_support import make_job
 from sqlalchemy import func, select
 
 from marketplace.models import AuditEvent, FeeRate, Membership, OfficerTerm, Proposal
@@ -24,6 +23,7 @@ from marketplace.services import (
     periods,
     settings,
 )
+from money_support import make_job
 
 
 def pass_proposal(proposer, voters, kind, params, title="A decision for the members", choice="for"):

@@ -7,7 +7,6 @@ import threading
 from datetime import date
 
 import pytest
-from money_support import entry_count, make_job, postings_total, set_status
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -15,6 +14,7 @@ from marketplace.domain import ledger as rules
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.models import JournalEntry, LedgerAccount, Payment
 from marketplace.services import billing, invoices, ledger, payments
+from money_support import entry_count, make_job, postings_total, set_status
 
 ON = date(2026, 3, 4)
 

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 from governance_support import add_member
-from money_support import make_job
 from sqlalchemy import func, select
 
 from marketplace.domain import ledger as chart
@@ -17,6 +16,7 @@ from marketplace.errors import Conflict, Forbidden, ValidationFailed
 from marketplace.models import AuditEvent, Membership, MembershipEvent, OfficerTerm, SharePayment
 from marketplace.models.treasury import CapitalRedemption
 from marketplace.services import fees, ledger, member_register, member_shares, membership, settings
+from money_support import make_job
 
 
 def relax_eligibility(db):

@@ -23,7 +23,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from money_support import make_job, postings_total, set_status
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -34,6 +33,7 @@ from marketplace.errors import Conflict
 from marketplace.extensions import db
 from marketplace.models import FeeRate, JournalEntry, Posting
 from marketplace.services import billing, invoices, ledger, payments, payouts
+from money_support import make_job, postings_total, set_status
 
 GOOD, DECLINED, BROKE = "4242424242424242", "4000000000000002", "4000000000009995"
 POLICY = pricing.CancellationPolicy(Fraction(50), Fraction(80))  # the settings' defaults

@@ -6,11 +6,11 @@ import threading
 from datetime import date
 
 import pytest
-from money_support import entry_count, make_job
 
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.models import PayoutBatch
 from marketplace.services import billing, ledger, payments, payouts, settings
+from money_support import entry_count, make_job
 
 MONDAY = date(2026, 3, 9)
 

@@ -4,10 +4,10 @@ import csv
 import io
 from datetime import date
 
-import books_support as bs
 import pytest
 from sqlalchemy import event
 
+import books_support as bs
 from marketplace.domain.money import format_cents
 from marketplace.errors import NotFound, ValidationFailed
 

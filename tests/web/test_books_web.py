@@ -6,9 +6,10 @@ import io
 import re
 from datetime import date
 
-import books_support as bs
 import pytest
 from sqlalchemy import func, select
+
+import books_support as bs
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 GOOD_FILE = (

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from money_support import make_job
 
 from marketplace.models import FeeRate, Invoice, PayoutAccount
 from marketplace.services import billing, fees, payments, payouts
+from money_support import make_job
 
 
 @pytest.fixture

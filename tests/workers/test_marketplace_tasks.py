@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from marketplace_helpers import fresh, make_category, make_offers_overdue, make_worker, offers_of, post
 
 from config import Config
 from marketplace import dispatch
 from marketplace.extensions import db
 from marketplace.models.base import utcnow
 from marketplace.services import gigs, offers, reviews
+from marketplace_helpers import fresh, make_category, make_offers_overdue, make_worker, offers_of, post
 from support import wait_until
 
 pytestmark = pytest.mark.worker

@@ -1,12 +1,12 @@
 """The weekly payout task through a real Celery worker process: one batch per week, however often it runs."""
 
-from money_support import make_job
 from sqlalchemy import func, select
 
 from marketplace.dispatch import CREATE_PAYOUTS, enqueue
 from marketplace.extensions import db as _db
 from marketplace.models import JournalEntry, PayoutBatch
 from marketplace.services import billing, payouts
+from money_support import make_job
 from support import wait_until
 
 
