@@ -49,7 +49,33 @@ def _people(rng: random.Random, count: int) -> list[str]:
 
 
 def seed() -> dict[str, int]:
-    """Create the demo co-op in one transaction and return what was made."""
+    """Create the demo co-op: people, then a living history through the services (see ``seed_activity``)."""
+    summary = seed_people()
+    summary.update(seed_activity())
+    return summary
+
+
+def seed_activity() -> dict[str, int]:
+    """Membership register and decisions, worker profiles, last year closed with its dividend run and payouts,
+    this year's books so far, and gigs in every state. Each step uses the services people use."""
+    from marketplace.services import demo_gigs, demo_governance, demo_money, demo_treasury
+    from marketplace.services.worker_stats import local_today
+
+    rng = random.Random(7)
+    today = local_today()
+    governance = demo_governance.seed_governance(today)
+    profiles = demo_gigs.seed_profiles(rng)
+    treasury = demo_treasury.seed_treasury(today)
+    batches = demo_gigs.pay_out_year(today.year - 1)
+    books = demo_money.seed_books(today.year)
+    states = demo_gigs.seed_gigs(rng)
+    return {"profiles": profiles, "members registered": governance.get("members", 0),
+            "past-year gigs": treasury.get("history gigs", 0), "payout batches": batches,
+            "expenses this year": books.get("expenses", 0), "live gigs": sum(states.values())}
+
+
+def seed_people() -> dict[str, int]:
+    """Create the demo co-op's people in one transaction and return what was made."""
     rng = random.Random(2026)
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for all demo accounts keeps seeding fast
     for slug, name, floor, description in CATEGORIES:
