@@ -10,7 +10,7 @@ def test_demo_member_logs_in_and_out(page, live_server):
     log_in(page, "member@demo.coop")
     assert "Hello" in page.get_by_role("heading", level=1).inner_text()
     screenshot(page, "dashboard-member")
-    page.locator("summary").click()
+    page.locator(".user-menu > summary").click()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(live_server.url + "/")
     assert page.get_by_role("link", name="Log in").is_visible()

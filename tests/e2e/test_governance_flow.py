@@ -94,7 +94,8 @@ def test_members_vote_a_lower_fee_and_the_next_booking_is_charged_it(page, brows
 
     # A member tables the fee change.
     log_in(page, "member@demo.coop")
-    page.get_by_role("link", name="Co-op", exact=True).click()
+    page.locator(".nav-menu > summary", has_text="Co-op").click()
+    page.get_by_role("link", name="Votes and decisions").click()
     assert page.get_by_role("heading", name="My membership").is_visible()
     screenshot(page, "governance-home")
     page.get_by_role("link", name="Table a proposal").click()
@@ -112,12 +113,12 @@ def test_members_vote_a_lower_fee_and_the_next_booking_is_charged_it(page, brows
     # The member votes, then a second member votes from their own browser.
     page.get_by_label("For", exact=True).check()
     page.get_by_role("button", name="Cast my vote").click()
-    assert page.get_by_text("Your vote is cast.").is_visible()
+    page.get_by_text("Your vote is cast.").wait_for()
     second = _page_as(browser, live_server, WORKER)
     second.goto(f"/governance/proposals/{proposal_id}")
     second.get_by_label("For", exact=True).check()
     second.get_by_role("button", name="Cast my vote").click()
-    assert second.get_by_text("Your vote is cast.").is_visible()
+    second.get_by_text("Your vote is cast.").wait_for()
     assert "How members voted" in second.content()
 
     # Enough other members vote; the vote closes when its window ends and the effect applies.
@@ -131,7 +132,7 @@ def test_members_vote_a_lower_fee_and_the_next_booking_is_charged_it(page, brows
     # A new booking: the worker accepts the client's invitation in the browser.
     job_id = _book_gig(live_server, worker_id)
     second.goto("/work/")
-    second.get_by_role("button", name="Accept").first.click()
+    second.locator("article.card", has_text="Spring clean after the vote").get_by_role("button", name="Accept").click()
     second.wait_for_load_state()
     _do_the_work(live_server, job_id, worker_id)
 

@@ -108,6 +108,7 @@ def test_treasurer_previews_admin_approves_treasurer_runs_member_reads_notice(br
     period_name = closed_period_with_patronage(live_server.app)
     treasurer = new_page(browser, live_server)
     log_in(treasurer, "treasurer@demo.coop")
+    treasurer.locator(".nav-menu > summary", has_text="Treasury").click()
     treasurer.get_by_role("link", name="Dividends").click()
     treasurer.get_by_role("link", name=period_name).click()
     screenshot(treasurer, "treasury-period")
@@ -150,7 +151,8 @@ def test_treasurer_previews_admin_approves_treasurer_runs_member_reads_notice(br
 
     member = new_page(browser, live_server)
     log_in(member, "member@demo.coop")
-    member.get_by_role("link", name="Member", exact=True).click()
+    member.locator(".nav-menu > summary", has_text="Co-op").click()
+    member.get_by_role("link", name="My membership and dividends").click()
     row = member.locator("tr", has_text=period_name)
     assert row.is_visible()
     screenshot(member, "member-home")
