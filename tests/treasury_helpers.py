@@ -3,6 +3,7 @@ entries, expenses, other income, a period with an approved policy."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
@@ -73,3 +74,16 @@ def period_2025(treasurer, admin, *, name: str = "FY 2025", start: date = date(2
 def approved_and_queued(period, treasurer, admin):
     dividends.approve_run(period.id, admin.id)
     return dividends.start_run(period.id, treasurer.id)
+
+
+def isolated_broker(app, **options) -> dict[str, str]:
+    """Give this test its own broker namespace (a Redis key prefix) so workers of tests running at the same time
+    on the same Redis database neither take its tasks nor restore its unacknowledged messages; returns the env
+    entries a worker process needs to use the same namespace and options. Other brokers (the SQLite one of the
+    default test run) belong to one test session already and get nothing."""
+    celery = app.extensions["celery"]
+    if not str(celery.conf.broker_url).startswith("redis"):
+        return {}
+    options = {"global_keyprefix": f"t{uuid.uuid4().hex[:8]}:", **options}
+    celery.conf.broker_transport_options = {**(celery.conf.broker_transport_options or {}), **options}
+    return {f"FLASK_CELERY__broker_transport_options__{key}": str(value) for key, value in options.items()}

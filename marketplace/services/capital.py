@@ -120,6 +120,14 @@ def default_revolve_year(today: date | None = None) -> int:
     return today.year - (5 if years is None else years) + 1
 
 
+def _refuse_during_a_run(action: str) -> None:
+    """Capital must not move while a dividend run snapshots and credits capital accounts (it caps loss debits
+    at the balances it read)."""
+    busy = db.session.scalar(select(DividendRun.id).where(DividendRun.status.in_(("queued", "running"))).limit(1))
+    if busy is not None:
+        raise Conflict(f"A dividend run is in progress; {action} once it has completed.")
+
+
 def _revolve_candidates(before_year: int) -> list:
     redeemed = select(CapitalRedemption.allocation_id).where(CapitalRedemption.allocation_id.is_not(None))
     return db.session.execute(
@@ -141,6 +149,7 @@ def revolve(before_year: int, actor_id: int | None = None) -> dict:
     before_year = check_year(before_year)
     if actor_id is not None:
         periods.require_role(actor_id, periods.TREASURY_ROLES, "revolve capital accounts")
+    _refuse_during_a_run("revolve capital accounts")
     candidates = _revolve_candidates(before_year)
     balances = {code: int(total) for code, total in db.session.execute(capital_balances())}
     today = utcnow().date()
@@ -192,6 +201,7 @@ def depart_member(member_id: int, effective_date: date, actor_id: int | None = N
     existing = db.session.scalar(select(CapitalRedemption).where(CapitalRedemption.key == key))
     if existing is not None:
         return existing
+    _refuse_during_a_run("record the departure")
     balance = max(ica_balance(member_id), 0)
     redemption = CapitalRedemption(key=key, kind="departure", member_id=member_id, amount_cents=balance,
                                    effective_on=effective_date, created_by_id=actor_id)

@@ -17,7 +17,11 @@ Exactly once, crash-safe (issue 5 §4):
 
 from __future__ import annotations
 
+import logging
+import resource
+import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -41,6 +45,28 @@ from marketplace.services.periods import domain_policy
 CONSENT_BASIS = ("Consent by bylaw: by joining and remaining a member you agreed to take this allocation into "
                  "account at its stated amount (26 U.S.C. §1388(c)(2)(B)).")
 SOURCE_TYPE = "dividend_run"
+log = logging.getLogger(__name__)
+
+
+class PhaseClock:
+    """Times the phases of one attempt and logs them in one line (operators see where a run spends its time)."""
+
+    def __init__(self, run_id: int):
+        self.run_id, self.phases = run_id, {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = time.perf_counter() - began
+
+    def report(self, members: int) -> None:
+        """Log ``dividend run <id>: <members> members; snapshot 1.23s, compute …`` with the peak memory."""
+        phases = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in self.phases.items())
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        log.info("dividend run %s: %s members; %s; peak RSS %.0f MB", self.run_id, members, phases, peak_mb)
 
 
 class RunLost(Exception):

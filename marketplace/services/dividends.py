@@ -54,6 +54,12 @@ def _member_dicts(rows, planned: dividend_plan.Plan | None, names: dict[int, str
     } for row, line in zip(rows, lines, strict=True)]
 
 
+def _totals(members: list[dict]) -> dict:
+    totals = {key: sum(m[key] for m in members) for key in (
+        "minutes", "earnings_cents", "allocation_cents", "cash_cents", "retained_cents", "loss_debit_cents")}
+    return {"members": len(members), **totals}
+
+
 def preview(period_id: int) -> dict:
     """A read-only dry run of a period from the ledger and the gigs: every member's figures and the totals.
 
@@ -88,12 +94,7 @@ def preview(period_id: int) -> dict:
                                                "approved": policy.approved_at is not None},
         "figures": _figures_dict(planned, income),
         "members": members,
-        "totals": {"members": len(members), "minutes": sum(m["minutes"] for m in members),
-                   "earnings_cents": sum(m["earnings_cents"] for m in members),
-                   "allocation_cents": sum(m["allocation_cents"] for m in members),
-                   "cash_cents": sum(m["cash_cents"] for m in members),
-                   "retained_cents": sum(m["retained_cents"] for m in members),
-                   "loss_debit_cents": sum(m["loss_debit_cents"] for m in members)},
+        "totals": _totals(members),
         "problem": problem,
     }
 
@@ -183,13 +184,19 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
         if run is None:
             return "missing"
         return "busy" if run.status == "running" else run.status
+    clock = dividend_run.PhaseClock(run_id)
     try:
-        dividend_run.snapshot(run_id, token)
-        ctx = dividend_run.context(run_id)
-        planned = dividend_plan.plan(dividend_run.snapshot_rows(run_id), ctx.policy, ctx.income,
-                                     ctx.loss_reserve_percent)
-        dividend_run.write_batches(ctx, planned, token)
-        dividend_run.finish(ctx, planned, token)
+        with clock("snapshot"):
+            dividend_run.snapshot(run_id, token)
+        with clock("compute"):
+            ctx = dividend_run.context(run_id)
+            planned = dividend_plan.plan(dividend_run.snapshot_rows(run_id), ctx.policy, ctx.income,
+                                         ctx.loss_reserve_percent)
+        with clock("write"):
+            dividend_run.write_batches(ctx, planned, token)
+        with clock("finish"):
+            dividend_run.finish(ctx, planned, token)
+        clock.report(len(planned.lines))
     except dividend_run.RunLost:
         return "lost"
     except (PatronageInputError, ValidationFailed) as exc:

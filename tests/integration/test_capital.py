@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from treasury_helpers import approved_and_queued, confirmed_gig, expense, period_2025
 
-from marketplace.errors import Forbidden, ValidationFailed
+from marketplace.errors import Conflict, Forbidden, ValidationFailed
 from marketplace.models.treasury import CapitalRedemption
 from marketplace.services import capital, dividends, ledger
 
@@ -104,3 +104,16 @@ def test_a_departing_member_is_owed_the_whole_account_once(app, db, coop):
     again = capital.depart_member(coop["b"].id, date(2026, 3, 1), coop["treasurer"].id)
     assert again.id == redemption.id and ledger.balance("2300") == payable_before - 6_000
     assert capital.revolve(2021)["total_cents"] == 6_000  # only A's allocation is left to revolve
+
+
+def test_capital_does_not_move_while_a_run_is_in_progress(app, db, coop):
+    run_year(coop, 2019, fees_a=10_000, fees_b=10_000, cash_percent="40")
+    confirmed_gig(coop["a"], coop["client"], minutes=60, earnings_cents=10_000, fee_cents=1_000,
+                  confirmed_at=datetime(2020, 6, 1, 18, 0, tzinfo=UTC))
+    period = period_2025(coop["treasurer"], coop["admin"], name="FY 2020", start=date(2020, 1, 1),
+                         end=date(2020, 12, 31))
+    approved_and_queued(period, coop["treasurer"], coop["admin"])
+    with pytest.raises(Conflict, match="in progress"):
+        capital.revolve(2020)
+    with pytest.raises(Conflict, match="in progress"):
+        capital.depart_member(coop["b"].id, date(2026, 3, 1))
