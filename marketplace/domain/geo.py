@@ -55,6 +55,21 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
 
 
+def distance_to(lat: float, lng: float):
+    """``haversine_km(from_lat, from_lng, lat, lng)`` as a function of the start, for measuring many points
+    against one: the fixed point's terms are computed once, the arithmetic is the same, so are the results."""
+    phi2, cos_phi2 = math.radians(lat), math.cos(math.radians(lat))
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+    diameter = 2 * EARTH_RADIUS_KM
+
+    def distance_km(from_lat: float, from_lng: float) -> float:
+        phi1 = radians(from_lat)
+        h = sin((phi2 - phi1) / 2) ** 2 + cos(phi1) * cos_phi2 * sin(radians(lng - from_lng) / 2) ** 2
+        return diameter * asin(sqrt(min(1.0, h)))
+
+    return distance_km
+
+
 def bounding_box(lat: float, lng: float, radius_km: float) -> BoundingBox:
     """The smallest lat/lng rectangle that surely contains every point within ``radius_km`` of the centre.
 

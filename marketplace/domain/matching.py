@@ -15,26 +15,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from marketplace.domain.geo import MAX_SERVICE_RADIUS_KM, haversine_km
+from marketplace.domain.geo import MAX_SERVICE_RADIUS_KM, distance_to, haversine_km
 
 RATING_PRIOR_MEAN = 4.0
 RATING_PRIOR_WEIGHT = 3
 _MIN_RATING, _MAX_RATING = 1.0, 5.0
 _DAY_SECONDS = 24 * 3600
+_MAX_RADIUS = float(MAX_SERVICE_RADIUS_KM)
 
 
 def _is_cents(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _frozen(cls, **values):
+_POST_INITS: dict[type, object] = {}
+
+
+def _frozen(cls, values: dict):
     """An instance of the frozen dataclass ``cls`` equal to ``cls(**values)`` (every field named), validated
     by its ``__post_init__``, without the per-field ``object.__setattr__`` calls of the generated ``__init__``."""
     instance = object.__new__(cls)
-    instance.__dict__.update(values)
-    post_init = getattr(instance, "__post_init__", None)
+    object.__setattr__(instance, "__dict__", values)
+    if cls not in _POST_INITS:
+        _POST_INITS[cls] = getattr(cls, "__post_init__", None)
+    post_init = _POST_INITS[cls]
     if post_init is not None:
-        post_init()
+        post_init(instance)
     return instance
 
 
@@ -144,10 +150,12 @@ class WorkerCandidate:
         A frozen dataclass sets each field through ``object.__setattr__``; filling the instance's
         dict at once matters when a query turns thousands of rows into candidates for one job.
         """
-        return _frozen(cls, worker_id=worker_id, lat=lat, lng=lng, radius_km=radius_km, rate_cents=rate_cents,
-                       categories=categories, weekly_availability=weekly_availability, blocked_dates=blocked_dates,
-                       busy=busy, rating=rating, rating_count=rating_count, hours_this_period=hours_this_period,
-                       available_hours_per_week=available_hours_per_week)
+        return _frozen(cls, {
+            "worker_id": worker_id, "lat": lat, "lng": lng, "radius_km": radius_km, "rate_cents": rate_cents,
+            "categories": categories, "weekly_availability": weekly_availability, "blocked_dates": blocked_dates,
+            "busy": busy, "rating": rating, "rating_count": rating_count, "hours_this_period": hours_this_period,
+            "available_hours_per_week": available_hours_per_week,
+        })
 
     def __post_init__(self) -> None:
         if not _is_cents(self.rate_cents) or self.rate_cents < 0:
@@ -205,8 +213,16 @@ class Match:
     distance_km: float
     rating: float | None
     hours_this_period: float
-    reasons: tuple[str, ...]
     rate_cents: int
+    rating_count: int = 0
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Distance, rating and hours this period in plain words, from the match's own figures.
+
+        Worded on demand: ranking thousands of workers formats nothing for those nobody reads.
+        """
+        return _reasons(self.distance_km, self.rating, self.rating_count, self.hours_this_period)
 
 
 def is_available(candidate: WorkerCandidate, starts_at: datetime, duration_minutes: int) -> bool:
@@ -222,7 +238,7 @@ def is_available(candidate: WorkerCandidate, starts_at: datetime, duration_minut
 class _Slot:
     """A job's time, prepared once so checking many candidates against it stays cheap."""
 
-    __slots__ = ("day", "weekday", "start_s", "end_s", "starts_at", "ends_at")
+    __slots__ = ("day", "weekday", "start_s", "end_s", "starts_at", "ends_at", "_spans")
 
     def __init__(self, starts_at: datetime, duration_minutes: int):
         if duration_minutes <= 0:
@@ -231,14 +247,24 @@ class _Slot:
         self.start_s = _seconds(starts_at.time()) + starts_at.microsecond / 1_000_000
         self.end_s = self.start_s + duration_minutes * 60
         self.starts_at, self.ends_at = starts_at, starts_at + timedelta(minutes=duration_minutes)
+        # Candidates often share one windows tuple; the entry keeps it alive, so its id stays unique.
+        self._spans: dict[int, tuple[tuple, list[tuple[int, int]]]] = {}
 
     def fits(self, candidate: WorkerCandidate) -> bool:
-        if self.day in candidate.blocked_dates:
+        if candidate.blocked_dates and self.day in candidate.blocked_dates:
             return False
+        windows = candidate.weekly_availability
+        entry = self._spans.get(id(windows))
+        if entry is None:
+            entry = self._spans[id(windows)] = (windows, merged_spans(windows, self.weekday))
         start_s, end_s = self.start_s, self.end_s
-        if not any(lo <= start_s and end_s <= hi for lo, hi in merged_spans(candidate.weekly_availability,
-                                                                               self.weekday)):
+        for lo, hi in entry[1]:
+            if lo <= start_s and end_s <= hi:
+                break
+        else:
             return False
+        if not candidate.busy:
+            return True
         starts_at, ends_at = self.starts_at, self.ends_at
         return not any(busy_start < ends_at and starts_at < busy_end for busy_start, busy_end in candidate.busy)
 
@@ -286,27 +312,53 @@ def score(candidate: WorkerCandidate, weights: MatchWeights, distance_km: float,
     fairness = 1 / (1 + utilisation), utilisation = hours this period /
     max(available hours per week * ``period_weeks``, 1), so less-used workers rank higher.
     """
-    if period_weeks < 0:
-        raise ValueError(f"period length {period_weeks} weeks cannot be negative")
-    radius = candidate.service_radius_km
-    distance_term = 1.0 if radius <= 0 else 1.0 - distance_km / radius
-    distance_term = min(1.0, max(0.0, distance_term))
-    smoothed = smoothed_rating(candidate.rating, candidate.rating_count)
-    rating_term = (smoothed - _MIN_RATING) / (_MAX_RATING - _MIN_RATING)
-    capacity = max(candidate.capacity_hours_per_week * period_weeks, 1.0)
-    fairness_term = 1.0 / (1.0 + candidate.hours_this_period / capacity)
-    weighted = weights.distance * distance_term + weights.rating * rating_term + weights.fairness * fairness_term
-    return weighted / (weights.distance + weights.rating + weights.fairness)
+    return _Scorer(weights, period_weeks)(candidate, distance_km)
+
+
+class _Scorer:
+    """``score`` with the job-wide parts (weights, period length) read once."""
+
+    __slots__ = ("distance", "rating", "fairness", "total", "period_weeks")
+
+    def __init__(self, weights: MatchWeights, period_weeks: float):
+        if period_weeks < 0:
+            raise ValueError(f"period length {period_weeks} weeks cannot be negative")
+        self.distance, self.rating, self.fairness = weights.distance, weights.rating, weights.fairness
+        self.total = weights.distance + weights.rating + weights.fairness
+        self.period_weeks = period_weeks
+
+    def __call__(self, candidate: WorkerCandidate, distance_km: float, radius: float | None = None) -> float:
+        """``radius`` is the candidate's ``service_radius_km`` when the caller already has it."""
+        if radius is None:
+            radius = candidate.service_radius_km
+        distance_term = 1.0 if radius <= 0 else 1.0 - distance_km / radius
+        distance_term = 1.0 if distance_term > 1.0 else (0.0 if distance_term < 0.0 else distance_term)
+        rating, count = candidate.rating, candidate.rating_count
+        if rating is None or count <= 0:  # smoothed_rating, inlined
+            smoothed = RATING_PRIOR_MEAN
+        else:
+            smoothed = (RATING_PRIOR_MEAN * RATING_PRIOR_WEIGHT + rating * count) / (RATING_PRIOR_WEIGHT + count)
+        rating_term = (smoothed - _MIN_RATING) / (_MAX_RATING - _MIN_RATING)
+        declared = candidate.available_hours_per_week
+        weekly = float(declared) if declared is not None else weekly_hours(candidate.weekly_availability)
+        capacity = max(weekly * self.period_weeks, 1.0)
+        fairness_term = 1.0 / (1.0 + candidate.hours_this_period / capacity)
+        weighted = self.distance * distance_term + self.rating * rating_term + self.fairness * fairness_term
+        return weighted / self.total
 
 
 def match_reasons(candidate: WorkerCandidate, distance_km: float) -> tuple[str, ...]:
     """The plain-language reasons shown next to a match: distance, rating, hours this period."""
-    if candidate.rating is None or candidate.rating_count <= 0:
+    return _reasons(distance_km, candidate.rating, candidate.rating_count, candidate.hours_this_period)
+
+
+def _reasons(distance_km: float, rating: float | None, rating_count: int, hours: float) -> tuple[str, ...]:
+    if rating is None or rating_count <= 0:
         rated = "new worker, not yet rated"
     else:
-        noun = "review" if candidate.rating_count == 1 else "reviews"
-        rated = f"rated {candidate.rating:.1f} ({candidate.rating_count} {noun})"
-    return (f"{distance_km:.1f} km away", rated, f"{candidate.hours_this_period:.1f} h this period")
+        noun = "review" if rating_count == 1 else "reviews"
+        rated = f"rated {rating:.1f} ({rating_count} {noun})"
+    return (f"{distance_km:.1f} km away", rated, f"{hours:.1f} h this period")
 
 
 def rank_candidates(
@@ -327,33 +379,28 @@ def rank_candidates(
         raise ValueError(f"limit {limit} cannot be negative")
     if period_weeks < 0:
         raise ValueError(f"period length {period_weeks} weeks cannot be negative")
-    slot = _Slot(job.starts_at, job.duration_minutes)
-    category, cap, lat, lng = job.category, job.max_rate_cents, job.lat, job.lng
+    slot, scorer = _Slot(job.starts_at, job.duration_minutes), _Scorer(weights, period_weeks)
+    category, cap, distance_to_job = job.category, job.max_rate_cents, distance_to(job.lat, job.lng)
     scored = []
     for candidate in candidates:
         # Cheap checks first: the distance and calendar work is skipped for most non-matches.
         if category not in candidate.categories or (cap is not None and candidate.rate_cents > cap):
             continue
-        distance_km = haversine_km(candidate.lat, candidate.lng, lat, lng)
-        if distance_km > candidate.service_radius_km or not slot.fits(candidate):
+        distance_km = distance_to_job(candidate.lat, candidate.lng)
+        radius = min(float(candidate.radius_km), _MAX_RADIUS)  # service_radius_km, inlined
+        if distance_km > radius or not slot.fits(candidate):
             continue
-        scored.append((-score(candidate, weights, distance_km, period_weeks), candidate.worker_id, distance_km,
-                       candidate))
+        scored.append((-scorer(candidate, distance_km, radius), candidate.worker_id, distance_km, candidate))
     chosen = sorted(scored, key=_rank_key) if limit is None else heapq.nsmallest(limit, scored, key=_rank_key)
     return [_match(candidate, -negative_score, distance_km) for negative_score, _, distance_km, candidate in chosen]
 
 
 def _match(candidate: WorkerCandidate, match_score: float, distance_km: float) -> Match:
-    return _frozen(
-        Match,
-        worker_id=candidate.worker_id,
-        score=match_score,
-        distance_km=distance_km,
-        rating=candidate.rating,
-        hours_this_period=candidate.hours_this_period,
-        reasons=match_reasons(candidate, distance_km),
-        rate_cents=candidate.rate_cents,
-    )
+    return _frozen(Match, {
+        "worker_id": candidate.worker_id, "score": match_score, "distance_km": distance_km,
+        "rating": candidate.rating, "hours_this_period": candidate.hours_this_period,
+        "rate_cents": candidate.rate_cents, "rating_count": candidate.rating_count,
+    })
 
 
 def _rank_key(entry: tuple) -> tuple[float, int]:

@@ -1,10 +1,10 @@
 """Matching a job to workers: one indexed candidate query, then the domain's ranking.
 
-The query narrows 100,000 workers to the few that could take the job, using
+The query (``matching_query``) narrows 100,000 workers to the few that could take the job, using
 ``ix_worker_services_area`` (category, then the service-area box containing the job's point, then
 the rate) and per-worker index probes for availability, blocked dates and booked gigs. It also
 fetches everything the ranking needs (location, radius, rating, declared hours, this period's
-hours), so ranking is one round trip. ``domain.matching.rank_candidates`` then applies the exact
+hours), so matching is one round trip. ``domain.matching.rank_candidates`` then applies the exact
 great-circle radius (the box is only a pre-filter) and orders by distance, rating and fairness.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import BigInteger, Date, Integer, Select, and_, bindparam, exists, select
+from sqlalchemy import Date, Select, bindparam, select
 
-from marketplace.domain.gig_states import BOOKED_STATES
 from marketplace.domain.matching import (
     AvailabilityWindow,
     JobSpec,
@@ -29,20 +29,11 @@ from marketplace.domain.matching import (
 )
 from marketplace.domain.settings import spec
 from marketplace.extensions import db
-from marketplace.models import AvailabilityWindow as WindowRow
-from marketplace.models import BlockedDate, CoopSetting, Job, User, WorkerPeriodStats, WorkerProfile, WorkerService
-from marketplace.models.base import UTCDateTime
+from marketplace.models import CoopSetting, Job
+from marketplace.services import matching_query
 from marketplace.services.profiles import local_today, period_start
 
 E6 = 1_000_000
-_BOOKED = tuple(sorted(state.value for state in BOOKED_STATES))
-_ws = WorkerService.__table__
-_wp = WorkerProfile.__table__
-_users = User.__table__
-_stats = WorkerPeriodStats.__table__
-_windows = WindowRow.__table__
-_blocked = BlockedDate.__table__
-_jobs = Job.__table__
 
 
 @dataclass(frozen=True)
@@ -92,72 +83,41 @@ def candidate_query(job: Job, *, exclude_worker_ids: Iterable[int] = (), on: dat
     Rule: the worker offers the job's category at a rate no higher than the job's cap, the job's point
     lies in their service-area box, one weekly window on the job's local weekday covers the whole job,
     the job's local date is not blocked, no gig of theirs in a booked state overlaps it, their account
-    is active and listed, and they are not the client. Driven by ``ix_worker_services_area``.
+    is active and listed, and they are not the client. Driven by ``ix_worker_services_area`` (see
+    ``matching_query`` for the plan).
     """
-    template, values = _bound(job_slot(job), exclude_worker_ids, period_start(on or local_today()))
-    return template.params(values)
+    statement, values = candidate_statement(job, exclude_worker_ids=exclude_worker_ids, on=on)
+    return statement.params(values)
+
+
+def candidate_statement(job: Job, *, exclude_worker_ids: Iterable[int] = (),
+                        on: date | None = None) -> tuple[Select, dict]:
+    """What ``find_matches`` executes: the cached candidate statement and the job's values for it."""
+    return _bound(job_slot(job), exclude_worker_ids, period_start(on or local_today()))
 
 
 def _bound(slot: JobSlot, exclude_worker_ids: Iterable[int], period: date) -> tuple[Select, dict]:
-    """The cached statement for the job's shape (rate cap, client, exclusions) and its bound values."""
+    """The cached statement for the job's shape and dialect, and its bound values."""
     excluded = sorted(set(exclude_worker_ids))
-    shape = (slot.max_rate_cents is not None, slot.client_id is not None, bool(excluded))
-    template = _TEMPLATES.get(shape)
-    if template is None:
-        template = _TEMPLATES.setdefault(shape, _template(*shape))
+    shape = matching_query.Shape(db.session.get_bind().dialect.name, slot.max_rate_cents is not None,
+                                 slot.client_id is not None, bool(excluded))
     values = {
         "category_id": slot.category_id, "lat": slot.lat_e6, "lng": slot.lng_e6, "weekday": slot.weekday,
         "start_minute": slot.start_minute, "end_minute": slot.end_minute, "day": slot.local_start.date(),
         "starts_at": slot.starts_at_utc, "ends_at": slot.ends_at_utc, "period": period,
         "max_rate": slot.max_rate_cents, "client_id": slot.client_id, "excluded": excluded,
     }
-    return template, {key: value for key, value in values.items() if key in _PARAMS[shape]}
-
-
-_TEMPLATES: dict[tuple[bool, bool, bool], Select] = {}
-_PARAMS: dict[tuple[bool, bool, bool], frozenset[str]] = {}
-
-
-def _template(has_cap: bool, has_client: bool, has_excluded: bool) -> Select:
-    ws = _ws.c
-    worker = ws.worker_id
-    lat, lng = bindparam("lat", type_=Integer), bindparam("lng", type_=Integer)
-    available = exists().where(
-        _windows.c.worker_id == worker, _windows.c.weekday == bindparam("weekday", type_=Integer),
-        _windows.c.start_minute <= bindparam("start_minute", type_=Integer),
-        _windows.c.end_minute >= bindparam("end_minute", type_=Integer),
-    )
-    blocked = exists().where(_blocked.c.worker_id == worker, _blocked.c.day == bindparam("day", type_=Date))
-    booked = exists().where(
-        _jobs.c.worker_id == worker, _jobs.c.starts_at < bindparam("ends_at", type_=UTCDateTime),
-        _jobs.c.ends_at > bindparam("starts_at", type_=UTCDateTime), _jobs.c.status.in_(_BOOKED),
-    )
-    conditions = [ws.category_id == bindparam("category_id", type_=Integer),
-                  ws.min_lat_e6 <= lat, ws.max_lat_e6 >= lat, ws.min_lng_e6 <= lng, ws.max_lng_e6 >= lng]
-    names = {"category_id", "lat", "lng", "weekday", "start_minute", "end_minute", "day", "starts_at", "ends_at",
-             "period"}
-    if has_cap:
-        conditions.append(ws.rate_cents <= bindparam("max_rate", type_=BigInteger))
-        names.add("max_rate")
-    if has_client:
-        conditions.append(worker != bindparam("client_id", type_=Integer))
-        names.add("client_id")
-    if has_excluded:
-        conditions.append(worker.not_in(bindparam("excluded", expanding=True)))
-        names.add("excluded")
-    _PARAMS[(has_cap, has_client, has_excluded)] = frozenset(names)
-    conditions += [available, ~blocked, ~booked, _users.c.is_active_account.is_(True), _wp.c.is_listed.is_(True)]
-    stats_join = and_(_stats.c.worker_id == worker, _stats.c.period_start == bindparam("period", type_=Date))
-    return (
-        select(worker, ws.rate_cents, _wp.c.lat_e6, _wp.c.lng_e6, _wp.c.radius_km, _wp.c.weekly_minutes,
-               _wp.c.rating_sum, _wp.c.rating_count, _stats.c.minutes_offered, _stats.c.minutes_worked)
-        .select_from(_ws.join(_wp, _wp.c.user_id == worker).join(_users, _users.c.id == worker)
-                     .outerjoin(_stats, stats_join))
-        .where(*conditions)
-    )
+    wanted = shape.parameters
+    return matching_query.statement(shape), {key: value for key, value in values.items() if key in wanted}
 
 
 _WEIGHT_KEYS = ("match_weight_distance", "match_weight_rating", "match_weight_fairness")
+# Oldest first, so the value in force (the latest on or before the day) overwrites earlier ones.
+_WEIGHTS_QUERY = (
+    select(CoopSetting.key, CoopSetting.value)
+    .where(CoopSetting.key.in_(_WEIGHT_KEYS), CoopSetting.effective_from <= bindparam("on", type_=Date))
+    .order_by(CoopSetting.effective_from)
+)
 
 
 def match_weights(on: date | None = None) -> MatchWeights:
@@ -167,15 +127,17 @@ def match_weights(on: date | None = None) -> MatchWeights:
     All three set to zero means no preference among the terms, so they count equally.
     """
     raw = {key: spec(key).default for key in _WEIGHT_KEYS}
-    raw.update(db.session.execute(
-        select(CoopSetting.key, CoopSetting.value)
-        .where(CoopSetting.key.in_(_WEIGHT_KEYS), CoopSetting.effective_from <= (on or local_today()))
-        .order_by(CoopSetting.effective_from)
-    ).tuples().all())
-    distance, rating, fairness = (float(spec(key).parse(raw[key])) for key in _WEIGHT_KEYS)
-    if distance + rating + fairness <= 0:
+    raw.update(db.session.connection().execute(_WEIGHTS_QUERY, {"on": on or local_today()}).tuples().all())
+    return _weights(*(raw[key] for key in _WEIGHT_KEYS))
+
+
+@lru_cache(maxsize=64)
+def _weights(distance: str, rating: str, fairness: str) -> MatchWeights:
+    """Parsed once per distinct set of stored values (exact fractions, checked against their ranges)."""
+    values = [float(spec(key).parse(raw)) for key, raw in zip(_WEIGHT_KEYS, (distance, rating, fairness), strict=True)]
+    if sum(values) <= 0:
         return MatchWeights(1.0, 1.0, 1.0)
-    return MatchWeights(distance=distance, rating=rating, fairness=fairness)
+    return MatchWeights(*values)
 
 
 def period_weeks(on: date) -> float:
@@ -195,7 +157,9 @@ def find_matches(job: Job, *, limit: int | None = None,
     today = local_today()
     slot = job_slot(job)
     template, values = _bound(slot, exclude_worker_ids, period_start(today))
-    rows = db.session.execute(template, values).all()
+    rows = db.session.connection().execute(template, values).all()
+    if not rows:
+        return []
     spec = JobSpec(category=str(slot.category_id), lat=slot.lat_e6 / E6, lng=slot.lng_e6 / E6,
                    starts_at=slot.local_start, duration_minutes=slot.minutes, max_rate_cents=slot.max_rate_cents)
     candidates = _candidates(rows, slot, spec.category)
@@ -216,10 +180,10 @@ def _candidates(rows, slot: JobSlot, category: str) -> list[WorkerCandidate]:
         WorkerCandidate.fast(
             worker_id, lat_e6 / E6, lng_e6 / E6, radius_km, rate_cents, categories, window,
             rating=round(rating_sum / rating_count, 2) if rating_count else None, rating_count=rating_count,
-            hours_this_period=((offered or 0) + (worked or 0)) / 60, available_hours_per_week=weekly_minutes / 60,
+            hours_this_period=(minutes or 0) / 60, available_hours_per_week=weekly_minutes / 60,
         )
-        for (worker_id, rate_cents, lat_e6, lng_e6, radius_km, weekly_minutes, rating_sum, rating_count,
-             offered, worked) in rows
+        for worker_id, rate_cents, lat_e6, lng_e6, radius_km, weekly_minutes, rating_sum, rating_count, minutes
+        in rows
     ]
 
 

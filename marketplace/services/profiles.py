@@ -97,7 +97,7 @@ def save_profile(worker_id: int, *, bio: str, neighbourhood: str, lat: float | N
             problems.setdefault(_FIELDS[key], "This value is not in a valid form.")
     if problems:
         raise ValidationFailed(problems)
-    profile = get_profile(worker_id) or WorkerProfile(user_id=worker_id, rating_sum=0, rating_count=0)
+    profile = get_profile(worker_id) or WorkerProfile(user_id=worker_id, rating_sum=0, rating_count=0, is_listed=True)
     db.session.add(profile)
     _apply(profile, values)
     audit.record("profile.saved", actor_id=worker_id, subject=user,
@@ -138,7 +138,6 @@ def _apply(profile: WorkerProfile, values: dict) -> None:
     profile.neighbourhood, profile.lat_e6, profile.lng_e6 = values["location"]
     profile.radius_km = values["radius_km"]
     profile.weekly_minutes = weekly_minutes(values["windows"])
-    profile.is_listed = True
     min_lat, max_lat, min_lng, max_lng = service_box_e6(profile.lat_e6, profile.lng_e6, profile.radius_km)
     rates = dict(values["services"])
     existing = {service.category_id: service for service in profile.services}
