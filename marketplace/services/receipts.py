@@ -10,7 +10,7 @@ from marketplace.domain.money import allocate_largest_remainder
 from marketplace.errors import Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.models import Invoice, Job, User
-from marketplace.services import billing, fees, ledger
+from marketplace.services import billing, fees, gigs, ledger
 
 FEE_FUNDS = (
     "Running the platform: hosting, maintenance and development.",
@@ -79,11 +79,14 @@ def receipt(job_id: int) -> dict:
 
 
 def receipt_for(job_id: int, viewer_id: int) -> dict:
-    """The receipt, for the gig's client or worker, a treasurer or an admin only (Forbidden otherwise)."""
+    """The receipt, for the gig's client or worker, a treasurer or an admin only: Forbidden for others who
+    may see the gig (a worker it was offered to), NotFound for everyone else, as for the gig itself."""
     job = db.session.get(Job, job_id)
     viewer = db.session.get(User, viewer_id)
     if job is None or viewer is None:
         raise NotFound(f"Gig {job_id} does not exist.")
     if viewer_id not in (job.client_id, job.worker_id) and not viewer.has_role(*STAFF_ROLES):
+        if not gigs.can_view(job, viewer):
+            raise NotFound(f"Gig {job_id} does not exist.")
         raise Forbidden("Only the gig's client and worker, the treasurer and admins can see this receipt.")
     return receipt(job_id)

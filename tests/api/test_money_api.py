@@ -37,7 +37,7 @@ def test_the_receipt_is_for_the_gig_parties_and_staff(client, make_user, api_tok
     assert body["payment"]["method"].startswith("Bank transfer, invoice INV-")
     assert client.get(f"/api/v1/jobs/{job.id}/receipt", headers=api_token(make_user("admin"))).status_code == 200
     stranger = client.get(f"/api/v1/jobs/{job.id}/receipt", headers=api_token(make_user("client")))
-    assert stranger.status_code == 403 and stranger.get_json()["error"]["code"] == "forbidden"
+    assert stranger.status_code == 404 and stranger.get_json()["error"]["code"] == "not_found"  # as for the gig
     assert client.get("/api/v1/jobs/999999/receipt", headers=api_token(customer)).status_code == 404
 
 

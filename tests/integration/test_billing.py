@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from marketplace.models import FeeRate
+from marketplace.models import FeeRate, Offer
 from marketplace.services import billing, fees, invoices, ledger, payments, payouts, receipts
 from marketplace.web.money.pdf import receipt_pdf
 from money_support import BOOKED_AT, entry_count, make_job, postings_total, set_status
@@ -163,8 +163,14 @@ def test_the_receipt_shows_hours_rate_earnings_fee_and_what_it_funds(app, db, pe
         "2 h 30 min", 3_000, 7_125, 375)
     assert data["fee_percent"] == "5" and data["payment"]["method"] == "Card ending 4242" and data["fee_funds"]
     assert receipts.receipt_for(job.id, make_user("treasurer").id)["job_id"] == job.id
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # a stranger to the gig: as for the gig itself, it does not exist for them
         receipts.receipt_for(job.id, make_user("client").id)
+    offered = make_user("worker")  # was offered the job, so may see it, but the receipt is not theirs
+    db.session.add(Offer(job_id=job.id, worker_id=offered.id, round=1, status="expired", rate_cents=3_000,
+                         distance_m=0, score_ppm=0, expires_at=BOOKED_AT))
+    db.session.commit()
+    with pytest.raises(Forbidden):
+        receipts.receipt_for(job.id, offered.id)
     pdf = receipt_pdf(data, "Commons Co-op")
     assert pdf.startswith(b"%PDF")
     for amount in (b"$75.00", b"$71.25", b"$3.75", b"$30.00", b"2 h 30 min"):

@@ -44,7 +44,7 @@ def test_the_receipt_page_and_pdf(browser, confirmed, make_user):
     assert "attachment" in pdf.headers["Content-Disposition"]
     assert browser(worker).get(f"/gigs/{job.id}/receipt").status_code == 200
     assert browser(make_user("treasurer")).get(f"/gigs/{job.id}/receipt.pdf").status_code == 200
-    assert browser(make_user("client")).get(f"/gigs/{job.id}/receipt").status_code == 403
+    assert browser(make_user("client")).get(f"/gigs/{job.id}/receipt").status_code == 404  # as for the gig
     assert web.get("/gigs/424242/receipt").status_code == 404
 
 

@@ -133,6 +133,12 @@ def render_gig(job, *, failed=None, message_form=None, review_form=None, status:
     ), status
 
 
+def _require_party(job, verb: str) -> None:
+    """Only the gig's client and its worker write on it (admins read): 403 before any input is looked at."""
+    if viewer_actor(job, current_user) not in (Actor.CLIENT, Actor.WORKER):
+        abort(403, f"Only the gig's client and its worker can {verb} this gig.")
+
+
 @bp.route("/<int:job_id>")
 @login_required
 def show(job_id: int):
@@ -168,6 +174,7 @@ def act(job_id: int, name: str):
 @login_required
 def send_message(job_id: int):
     job = jobs.job_for_viewer(job_id, current_user)
+    _require_party(job, "write messages on")
     form = MessageForm(prefix="message")
     if form.validate_on_submit():
         try:
@@ -183,6 +190,7 @@ def send_message(job_id: int):
 @login_required
 def review(job_id: int):
     job = jobs.job_for_viewer(job_id, current_user)
+    _require_party(job, "review")
     form = ReviewForm(prefix="review")
     if form.validate_on_submit():
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from marketplace.domain import voting
@@ -47,6 +47,8 @@ def index():
 
 @bp.post("/membership/apply")
 def apply():
+    if not current_user.has_role("worker"):
+        abort(403, "Only workers can apply for membership.")
     form = ApplyForm()
     if form.validate_on_submit():
         try:
@@ -105,6 +107,8 @@ def new(kind: str):
     if kind not in FORMS:
         abort(404)
     _require_reader()
+    if request.method == "POST" and not membership.in_good_standing(current_user.id):
+        abort(403, "Only members in good standing can table proposals.")
     form = FORMS[kind]()
     for name, pairs in governance_params.choices(kind).items():
         getattr(form, name).choices = pairs if name != "policy_id" or pairs else [("", "No draft version to vote on")]
@@ -141,6 +145,8 @@ def show(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/vote")
 def vote(proposal_id: int):
     detail = governance_views.proposal_detail(proposal_id, current_user.id)
+    if not detail["me"]["eligible"]:
+        abort(403, "Only members in good standing when this vote opened may vote on it.")
     form = VoteForm()
     form.choice.choices = [(o["value"], o["label"]) for o in detail["options"]]
     if not form.validate_on_submit():
@@ -165,6 +171,7 @@ def vote(proposal_id: int):
 
 @bp.post("/proposals/<int:proposal_id>/comments")
 def comment(proposal_id: int):
+    _require_reader()
     form = CommentForm()
     if form.validate_on_submit():
         _flash_outcome(lambda: governance.add_comment(proposal_id, current_user.id, form.body.data),
@@ -176,6 +183,8 @@ def comment(proposal_id: int):
 
 @bp.post("/proposals/<int:proposal_id>/retry")
 def retry_effect(proposal_id: int):
+    if not current_user.has_role(*membership.BOARD_ROLES):
+        abort(403, "Only the board retries a decision's effect.")
     if ActionForm().validate_on_submit():
         _flash_outcome(lambda: governance_effects.retry_effect(proposal_id, current_user.id),
                        "The decision's effect was tried again.")

@@ -15,11 +15,17 @@ from marketplace.web.members_admin.forms import AdmitForm, DeclineForm, Departur
 bp = Blueprint("members_admin", __name__, url_prefix="/board/members")
 
 
+# Admissions and departures are the board's; the treasurer keeps the register and records share payments.
+BOARD_ACTIONS = frozenset({"members_admin.admit", "members_admin.decline", "members_admin.departure"})
+
+
 @bp.before_request
 @login_required
 def require_officer():
     if not current_user.has_role(*membership.REGISTER_ROLES):
         abort(403, "The member register is kept by the board and the treasurer.")
+    if request.endpoint in BOARD_ACTIONS and not current_user.has_role(*membership.BOARD_ROLES):
+        abort(403, "Only the board admits members, declines applications and records departures.")
 
 
 @bp.route("/")

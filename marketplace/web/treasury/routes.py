@@ -37,12 +37,22 @@ POLICY_ALIASES = {"small_allocation_threshold_cents": "small_allocation_threshol
 FINAL_STATES = {"completed": "done", "failed": "failed"}  # app.js reloads the page on "done" or "failed"
 
 
+# Who may press each button (every POST here); the services check the same roles again.
+BOARD_ACTIONS = frozenset({"treasury.policy_approve", "treasury.run_approve"})
+
+
 @bp.before_request
 def require_treasury_reader():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not current_user.has_role("treasurer", "admin"):
         abort(403, "The dividend pages are for the treasurer and the board.")
+    if request.method == "POST":
+        if request.endpoint in BOARD_ACTIONS and not current_user.has_role("admin"):
+            abort(403, "Only the board (an admin) approves policies and dividend runs.")
+        if request.endpoint not in BOARD_ACTIONS and not current_user.has_role("treasurer"):
+            abort(403, "Only the treasurer opens and closes periods, sets policies, runs dividends and revolves "
+                       "capital accounts; the board reads and approves.")
     return None
 
 
