@@ -83,6 +83,16 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    # How many proxies (load balancer, nginx) stand in front of the app and append to X-Forwarded-For. Per-address
+    # limits and the audit log need the client's address: 0 (direct) trusts no forwarded header at all.
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+    # If the limit store (Redis) is unreachable, each process keeps counting in its own memory instead of
+    # failing the request; the limits come back to shared counting once the store answers again.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Abuse limits, in Flask-Limiter's notation ("10/minute;50/hour" means both must hold); see marketplace/limits.py.
+    RATELIMIT_API_TOKEN = os.environ.get("RATELIMIT_API_TOKEN", "10/minute;50/hour")  # token requests per address
+    RATELIMIT_API_TOKEN_EMAIL = os.environ.get("RATELIMIT_API_TOKEN_EMAIL", "5/minute;20/hour")  # wrong passwords
+    RATELIMIT_JOB_POSTING = os.environ.get("RATELIMIT_JOB_POSTING", "20/hour;100/day")  # jobs per client, web + API
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))

@@ -11,13 +11,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="coop-tests-"))
 os.environ.setdefault("INSTANCE_PATH", str(_SESSION_DIR / "instance"))
 
 import support  # noqa: E402
-from support import TEST_PASSWORD  # noqa: E402
+from support import TEST_PASSWORD, IsolatedClient, fresh_database_url  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -46,22 +45,6 @@ def database_template(session_dir):
         path = session_dir / "template.sqlite"
         support.migrate_database(f"sqlite:///{path}")
         yield ("sqlite", path)
-
-
-def fresh_database_url(database_template, tmp_path: Path) -> str:
-    kind, location = database_template
-    if kind == "sqlite":
-        return support.copy_sqlite(location, tmp_path / "test.sqlite")
-    return location
-
-
-class IsolatedClient(FlaskClient):
-    """Each request runs in its own app context, as in production: ``g`` (the logged-in user, the CSRF
-    token) and the database session never leak from the test's context or from an earlier request."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
 
 
 @pytest.fixture

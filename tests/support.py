@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -201,3 +202,19 @@ def start_gunicorn(env: dict[str, str], log_path: Path, *, workers: int = 2, thr
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("gunicorn did not answer:\n" + log_path.read_text(errors="replace")[-4000:])
+
+
+def fresh_database_url(database_template, tmp_path: Path) -> str:
+    kind, location = database_template
+    if kind == "sqlite":
+        return copy_sqlite(location, tmp_path / "test.sqlite")
+    return location
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production: ``g`` (the logged-in user, the CSRF
+    token) and the database session never leak from the test's context or from an earlier request."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import ROLE_VALUES
-from marketplace.services import accounts
+from marketplace.services import accounts, audit
 
 users = AppGroup("users", help="Create accounts and manage roles.")
 
@@ -28,6 +28,7 @@ def create(email: str, password: str, roles: tuple[str, ...], name: str | None):
         for field, message in exc.fields.items():
             click.echo(f"Error: {field}: {message}", err=True)
         raise SystemExit(2) from None
+    audit.record("account.created", subject=user, detail="roles: " + ", ".join(sorted(user.roles)))
     db.session.commit()
     click.echo(f"Created user {user.id} <{user.email}> with roles {', '.join(sorted(user.roles))}.")
 

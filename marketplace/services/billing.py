@@ -142,6 +142,7 @@ def _collect(job: Job, amount_cents: int, on) -> Payment:
         if result.ok:
             payment.status, payment.amount_cents, payment.provider_ref = "captured", amount_cents, result.reference
             post_capture(payment, amount_cents, on)
+            audit.record("payment.captured", subject=payment, detail=f"gig {job.id}: {amount_cents} cents by card")
             return payment
         payment.provider, payment.failure_message = "bank_transfer", result.message
     result = payments.provider("bank_transfer").capture(payment, amount_cents, key)

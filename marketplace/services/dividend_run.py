@@ -257,9 +257,11 @@ def finish(ctx: RunContext, planned: dividend_plan.Plan, token: str) -> None:
 def fail(run_id: int, token: str, message: str) -> None:
     """Mark a run we hold as failed with the reason (bad figures: it can be started again once fixed)."""
     db.session.rollback()
-    db.session.execute(
+    failed = db.session.execute(
         update(DividendRun).where(DividendRun.id == run_id, DividendRun.claim_token == token)
         .values(status="failed", error=message[:2000], claim_token=None, finished_at=utcnow())
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    if failed:
+        audit.record("dividend.failed", subject=db.session.get(DividendRun, run_id), detail=message[:500])
     db.session.commit()

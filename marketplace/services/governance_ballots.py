@@ -153,7 +153,7 @@ def cast_vote(proposal_id: int, voter_id: int, choice: str, *, ballot_token: str
     else:
         result = {"changed": seat.voted, "ballot_token": None}
         seat.voted, seat.open_option_id = True, option.id
-        detail = option.value
+        detail = "open ballot"  # the audit trail records that a member voted, never how
     if not (proposal.secret and result["changed"]):
         audit.record("vote.changed" if result["changed"] else "vote.cast", actor_id=voter_id, subject=proposal,
                      detail=detail)

@@ -8,7 +8,9 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def sample_value(converter) -> str:
-    return "1" if type(converter).__name__ in {"IntegerConverter", "NumberConverter"} else "sample"
+    from werkzeug.routing.converters import NumberConverter
+
+    return "1" if isinstance(converter, NumberConverter) else "sample"
 
 
 def form_routes(app):
