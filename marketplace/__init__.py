@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from config import DEFAULT_SECRET_KEY, config_for
 
@@ -29,6 +30,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     if overrides:
         app.config.update(overrides)
     _check_production_secret(app)
+    _trust_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _configure_logging(app)
 
@@ -50,10 +52,37 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     from marketplace.cli import register_cli
     from marketplace.web import register_web
 
+    app.url_map.converters["int"] = RecordId  # before any route is added: every <int:…> in a URL is a record id
     register_web(app)
     register_api(app)
     register_cli(app)
     return app
+
+
+class RecordId(IntegerConverter):
+    """``<int:…>`` in every route: record ids are 32-bit ``integer`` columns, so a larger number in a URL names
+    nothing and answers 404 before any query runs (the database would fail the statement instead)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        from marketplace.models.base import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+        # The pattern itself stops at MAX_ID: when only ``max`` refuses a number, the router goes on to the same
+        # path's rules for other methods and answers 405 (GET /api/v1/jobs/99999999999/messages) instead of 404.
+        self.regex = _digits_at_most(MAX_ID)
+
+
+def _digits_at_most(limit: int) -> str:
+    """A regex matching exactly the digit strings whose value is at most ``limit`` (e.g. 0-2147483647)."""
+    text = str(limit)
+    parts = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":  # same length, equal up to i, smaller at i
+            rest = len(text) - i - 1
+            parts.append(f"{text[:i]}[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
 
 
 def _check_production_secret(app: Flask) -> None:
@@ -64,6 +93,15 @@ def _check_production_secret(app: Flask) -> None:
                 "SECRET_KEY must be set to a random value of at least 32 characters in production "
                 "(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXY_COUNT`` proxies, take the client's address and scheme from their forwarded headers."""
+    hops = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
 
 
 def _configure_logging(app: Flask) -> None:

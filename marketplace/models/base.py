@@ -9,6 +9,11 @@ from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger maps to INTEGER there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Record ids are 32-bit ``integer`` columns on PostgreSQL: a larger number from a URL or a form names no row and
+# must not reach the database, which would fail the statement instead of finding nothing.
+MAX_ID = 2**31 - 1
+# The deepest page a list shows: a larger page number in a URL shows this page, so no offset can overflow.
+MAX_PAGE = 10_000
 
 
 def utcnow() -> datetime:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
@@ -83,6 +85,9 @@ def authenticate(email: str, password: str) -> User:
     user = find_by_email(email or "")
     if user is None:
         verify_password(hash_password(_DUMMY_HASH_SOURCE), password or "")
+        # The address tried is not kept: people sometimes type their password into the email box.
+        audit.record("login.failed", detail="unknown email")
+        db.session.commit()
         raise ValidationFailed({"password": "Wrong email or password."})
     if not verify_password(user.password_hash, password or "") or not user.is_active_account:
         audit.record("login.failed", actor_id=user.id, subject=user)
@@ -103,9 +108,17 @@ def start_login_session(user: User, user_agent: str | None = None) -> str:
     return sid
 
 
+@functools.cache
+def _live_session_statement():
+    """Built once (only ``sid`` changes): neither the statement nor its cache key is rebuilt per request."""
+    return (select(LoginSession).options(joinedload(LoginSession.user).joinedload(User.role_rows))
+            .where(LoginSession.sid == bindparam("sid"), LoginSession.revoked_at.is_(None)))
+
+
 def load_session_user(sid: str) -> User | None:
-    """The user of a live (not revoked) login session, or None."""
-    row = db.session.scalar(select(LoginSession).where(LoginSession.sid == sid, LoginSession.revoked_at.is_(None)))
+    """The user of a live (not revoked) login session, or None. Runs on every signed-in page, so the session,
+    its user and the user's roles come back in one statement."""
+    row = db.session.execute(_live_session_statement(), {"sid": sid}).unique().scalar_one_or_none()
     if row is None or not row.user.is_active_account:
         return None
     row.user.auth_session_sid = sid
@@ -113,13 +126,16 @@ def load_session_user(sid: str) -> User | None:
 
 
 def end_login_session(sid: str | None) -> None:
-    """Revoke a login session: a copy of its cookie no longer authenticates."""
+    """Revoke a login session (log out): a copy of its cookie no longer authenticates."""
     if sid:
-        db.session.execute(
+        user_id = db.session.scalar(select(LoginSession.user_id).where(LoginSession.sid == sid))
+        ended = db.session.execute(
             update(LoginSession)
             .where(LoginSession.sid == sid, LoginSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
-        )
+        ).rowcount
+        if ended:
+            audit.record("logout", actor_id=user_id, subject=db.session.get(User, user_id))
         db.session.commit()
 
 

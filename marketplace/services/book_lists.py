@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Expense, ImportBatch, OtherIncome, User, UserRole
+from marketplace.models.base import MAX_PAGE
 
 PER_PAGE = 25
 MAX_PER_PAGE = 200
@@ -21,7 +22,8 @@ def _page(model, start: date | None, end: date | None, page: int, per_page: int)
     if end is not None:
         stmt = stmt.where(model.occurred_on <= end)
     stmt = stmt.order_by(model.occurred_on.desc(), model.id.desc())
-    return db.paginate(stmt, page=max(1, page), per_page=min(max(1, per_page), MAX_PER_PAGE), error_out=False)
+    return db.paginate(stmt, page=min(max(1, page), MAX_PAGE), per_page=min(max(1, per_page), MAX_PER_PAGE),
+                       error_out=False)
 
 
 def expenses_page(start: date | None = None, end: date | None = None, page: int = 1, per_page: int = PER_PAGE):

@@ -6,6 +6,7 @@ round of offers (or one invitation) in the same transaction; editing is possible
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -13,17 +14,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from sqlalchemy import Float, cast, select
+from sqlalchemy import Float, bindparam, cast, func, select
+from sqlalchemy.orm import joinedload, load_only
 
 from marketplace.domain.gig_states import Actor, GigAction, GigState, is_cancellation_late
 from marketplace.domain.money import format_cents
 from marketplace.errors import Forbidden, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import Job, Role, ServiceCategory, User, WorkerProfile, WorkerService
-from marketplace.models.base import utcnow
+from marketplace.models.base import MAX_PAGE, utcnow
 from marketplace.services import audit, gigs, notifications, offers, settings
 from marketplace.services.gigs import committing, get_job, gig_url
 from marketplace.services.profile_input import InputProblem, parse_location
+from marketplace.services.profiles import MAX_RATE_CENTS
 
 FIELDS = ("category", "title", "description", "neighbourhood", "address", "lat", "lng", "starts_at", "hours",
           "max_rate_cents")
@@ -112,6 +115,8 @@ def _start(fields: Mapping, now: datetime, problems: dict) -> datetime | None:
 def _rate_cap(cap, category: ServiceCategory | None, problems: dict) -> None:
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
         problems["max_rate_cents"] = "Enter the highest hourly rate in whole cents, or leave it empty."
+    elif cap is not None and cap > MAX_RATE_CENTS:
+        problems["max_rate_cents"] = f"The highest rate can be at most ${format_cents(MAX_RATE_CENTS)}/h."
     elif cap is not None and category is not None and cap < category.rate_floor_cents:
         problems["max_rate_cents"] = (f"The highest rate cannot be below the co-op's floor of "
                                       f"${format_cents(category.rate_floor_cents)}/h for {category.name}.")
@@ -274,27 +279,83 @@ def jobs_for_client(client_id: int, state: str | GigState | None = None) -> list
     return list(db.session.scalars(stmt.order_by(Job.starts_at.desc(), Job.id.desc())))
 
 
-def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20):
+class ResultPage:
+    """One page of a query's rows with the query's total: the attributes the ``pagination`` macro reads
+    (items, page, per_page, total, pages, has_prev/has_next, prev_num/next_num), like Flask-SQLAlchemy's."""
+
+    def __init__(self, items: list, page: int, per_page: int, total: int):
+        self.items, self.page, self.per_page, self.total = items, page, per_page, total
+        self.pages = max(1, math.ceil(total / per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+@functools.cache
+def _open_requests_statements():
+    """The open-requests page (with ``count(*) OVER ()``) and its count, built once: only the bound values
+    change between requests, so neither the statement nor its cache key is rebuilt on every page view.
+    Only the columns the list shows are loaded."""
+    d_lat = cast(Job.lat_e6 - bindparam("home_lat"), Float)
+    d_lng = cast(Job.lng_e6 - bindparam("home_lng"), Float) * bindparam("cos_lat", type_=Float)
+    reach = bindparam("reach", type_=Float)
+    worker = bindparam("worker_id")
+    filters = (
+        Job.status.in_([GigState.REQUESTED.value, GigState.OFFERED.value]),
+        Job.category_id.in_(select(WorkerService.category_id).where(WorkerService.worker_id == worker)),
+        Job.starts_at > bindparam("now"), Job.client_id != worker,
+        Job.lat_e6.between(bindparam("min_lat"), bindparam("max_lat")),
+        Job.lng_e6.between(bindparam("min_lng"), bindparam("max_lng")),
+        d_lat * d_lat + d_lng * d_lng <= reach * reach,
+    )
+    shown = load_only(Job.id, Job.category_id, Job.title, Job.neighbourhood, Job.starts_at, Job.estimated_minutes,
+                      Job.max_rate_cents, Job.status)
+    page = (select(Job, func.count().over().label("total")).where(*filters)
+            .options(shown, joinedload(Job.category).load_only(ServiceCategory.name))
+            .order_by(Job.starts_at, Job.id).limit(bindparam("limit")).offset(bindparam("offset")))
+    return page, select(func.count()).select_from(Job).where(*filters)
+
+
+def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20) -> ResultPage:
     """Open requests (requested or offered, not yet started) in the worker's categories and service area,
-    soonest first, paginated (Flask-SQLAlchemy ``Pagination``); never the worker's own requests.
+    soonest first, one page of them; never the worker's own requests.
 
     The area test is the service-area box (indexed) refined by an equirectangular distance, exact to well
-    under 1% at these radii, so the database does the whole filter and pagination stays right.
+    under 1% at these radii, so the database does the whole filter and pagination stays right. The page and
+    the total come back in one statement (``count(*) OVER ()``); only a page past the end counts separately.
+    Pages past ``MAX_PAGE`` are answered as that page, so no offset can overflow the database's integers.
     """
-    profile = db.session.get(WorkerProfile, worker_id)
-    services = profile.services if profile is not None else []
-    stmt = select(Job).where(Job.id.is_(None))
-    if services:
-        box = services[0]
-        cos_lat = math.cos(math.radians(profile.lat_e6 / 1e6))
-        d_lat = cast(Job.lat_e6 - profile.lat_e6, Float)
-        d_lng = cast(Job.lng_e6 - profile.lng_e6, Float) * cos_lat
-        reach = profile.radius_km / _KM_PER_E6
-        stmt = select(Job).where(
-            Job.status.in_([GigState.REQUESTED.value, GigState.OFFERED.value]),
-            Job.category_id.in_(select(WorkerService.category_id).where(WorkerService.worker_id == worker_id)),
-            Job.starts_at > utcnow(), Job.client_id != worker_id,
-            Job.lat_e6.between(box.min_lat_e6, box.max_lat_e6), Job.lng_e6.between(box.min_lng_e6, box.max_lng_e6),
-            d_lat * d_lat + d_lng * d_lng <= reach * reach,
-        ).order_by(Job.starts_at, Job.id)
-    return db.paginate(stmt, page=max(1, int(page)), per_page=per_page, error_out=False)
+    page = min(max(1, int(page)), MAX_PAGE)
+    profile = db.session.execute(
+        select(WorkerProfile).options(joinedload(WorkerProfile.services)).where(WorkerProfile.user_id == worker_id)
+    ).unique().scalar_one_or_none()
+    if profile is None or not profile.services:
+        return ResultPage([], page, per_page, 0)
+    box = profile.services[0]
+    values = {"worker_id": worker_id, "now": utcnow(), "home_lat": profile.lat_e6, "home_lng": profile.lng_e6,
+              "cos_lat": math.cos(math.radians(profile.lat_e6 / 1e6)), "reach": profile.radius_km / _KM_PER_E6,
+              "min_lat": box.min_lat_e6, "max_lat": box.max_lat_e6,
+              "min_lng": box.min_lng_e6, "max_lng": box.max_lng_e6}
+    page_stmt, count_stmt = _open_requests_statements()
+    rows = db.session.execute(page_stmt, {**values, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = db.session.scalar(count_stmt, values) if page > 1 else 0
+    return ResultPage([row[0] for row in rows], page, per_page, total)

@@ -18,7 +18,7 @@ from marketplace.domain.gig_states import BOOKED_STATES, Actor, GigAction, GigSt
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import Job, Offer, Role, User, UserRole
-from marketplace.models.base import utcnow
+from marketplace.models.base import MAX_ID, utcnow
 from marketplace.services import gigs, notifications, profiles, settings
 from marketplace.services.gigs import StaleGig, committing, get_job, gig_url
 from marketplace.services.matching import find_matches
@@ -121,6 +121,8 @@ def invite(job: Job, worker_id: int, client_id: int, *, field: str = "worker_id"
     now = now or utcnow()
     if job.state is not GigState.OFFERED:
         gigs.check(job.state, GigAction.INVITE, Actor.CLIENT)
+    if not 0 < worker_id <= MAX_ID:  # no such worker; a larger number would fail the query below
+        raise ValidationFailed({field: "This worker cannot take this job (service, area, time or rate)."})
     if pending_offer(job.id, worker_id) is not None:
         raise Conflict("This worker already has an open offer for this job.")
     match = next((m for m in find_matches(job) if m.worker_id == worker_id), None)

@@ -20,7 +20,7 @@ from marketplace.domain.simulation import parse_decimal
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import User
-from marketplace.models.base import utcnow
+from marketplace.models.base import MAX_ID, utcnow
 from marketplace.models.treasury import AllocationPolicy, DividendRun, FiscalPeriod
 from marketplace.services import audit
 
@@ -42,7 +42,7 @@ def require_role(actor_id: int | None, roles: tuple[str, ...], action: str) -> U
 
 def get_period(period_id: int) -> FiscalPeriod:
     """The period with this id, or NotFound."""
-    period = db.session.get(FiscalPeriod, period_id)
+    period = db.session.get(FiscalPeriod, period_id) if 0 < period_id <= MAX_ID else None
     if period is None:
         raise NotFound(f"Fiscal period {period_id} does not exist.")
     return period

@@ -22,6 +22,7 @@ from marketplace.models import (
     WorkerProfile,
     WorkerService,
 )
+from marketplace.models.base import MAX_PAGE
 
 MAX_PER_PAGE = 100
 KM_PER_MICRODEGREE = EARTH_RADIUS_KM * math.pi / 180 / 1_000_000
@@ -68,7 +69,7 @@ def browse_workers(*, category: str | None = None, neighbourhood: str | None = N
     """
     conditions = _conditions(category, neighbourhood, min_rating, available_on)
     per_page = min(max(_whole(per_page, 20), 1), MAX_PER_PAGE)
-    page = max(_whole(page, 1), 1)
+    page = min(max(_whole(page, 1), 1), MAX_PAGE)
     base = select(WorkerProfile.user_id).join(User, User.id == WorkerProfile.user_id).where(*conditions)
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
     rating = case((WorkerProfile.rating_count > 0,

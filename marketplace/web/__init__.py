@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, abort, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from marketplace import limits
 from marketplace.errors import AppError
-from marketplace.extensions import login_manager
+from marketplace.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     """One error shape everywhere: JSON under /api/, an HTML page elsewhere."""
     if wants_json():
         return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
-    template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
+    template = f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
     return render_template(template, status=status, message=message), status
 
 
@@ -81,6 +83,11 @@ def _register_errors(app: Flask) -> None:
         return error_response(400, "csrf_failed", "Your form expired or was not sent from this site. "
                               "Reload the page and try again.")
 
+    @app.errorhandler(429)
+    def handle_too_many_requests(exc: HTTPException):
+        # The limiter's after-request hook adds Retry-After (and the X-RateLimit-* headers) to this response.
+        return error_response(429, "too_many_requests", limits.breach_message(exc))
+
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
@@ -89,6 +96,9 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         log.exception("unhandled error on %s %s (request %s)", request.method, request.path, g.get("request_id"))
+        # The failed statement may have aborted the transaction; the error page still reads the signed-in user.
+        with contextlib.suppress(Exception):
+            db.session.rollback()
         return error_response(500, "internal_error", "Something went wrong on our side. It has been logged.")
 
 
@@ -96,6 +106,15 @@ def _register_headers(app: Flask) -> None:
     @app.before_request
     def assign_request_id():
         g.request_id = request.headers.get("X-Request-ID") or secrets.token_hex(8)
+
+    @app.before_request
+    def refuse_nul_characters():
+        # No form or link has a reason to send a NUL character, and PostgreSQL text cannot hold one: refuse the
+        # request with a clear 400 before a view tries to store or search for it.
+        for values in (request.args, request.form):
+            if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+                abort(400, "The request contains a NUL character, which is not allowed in text. Remove it and "
+                           "try again.")
 
     @app.after_request
     def security_headers(response):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from market_fixtures import gig, give_profile, post_job, post_page, seed_categories
-from sqlalchemy import select
+from market_fixtures import gig, give_profile, local_start, post_job, post_page, seed_categories
+from sqlalchemy import event, select
 
 from marketplace.models import Job, Offer
 from marketplace.services import profiles, worker_stats
@@ -194,3 +194,50 @@ def test_open_requests_are_paginated(app, client, login, make_user, worker):
     assert first.count("<strong>Request ") == 20 and "21 open requests" in first and 'rel="next"' in first
     second = client.get("/work/requests?page=2").get_data(as_text=True)
     assert second.count("<strong>Request ") == 1 and "Request 20" in second
+
+
+def test_open_requests_past_the_last_page_and_absurd_page_numbers(app, client, login, make_user, worker):
+    give_profile(worker)
+    client_user = make_user("client")
+    for n in range(3):
+        post_job(app, client_user, title=f"Request {n}", days_ahead=2 + n)
+    login(worker)
+    for page in ("2", "10001", str(10**30), "-5"):
+        response = client.get(f"/work/requests?page={page}")
+        assert response.status_code == 200, page
+    first = client.get("/work/requests?page=-5").get_data(as_text=True)
+    assert first.count("<strong>Request ") == 3 and "3 open requests" in first
+    assert "<strong>Request " not in client.get("/work/requests?page=2").get_data(as_text=True)
+
+
+def test_open_requests_take_as_many_statements_for_a_full_page_as_for_one_row(app, client, login, make_user, worker):
+    """No statement per row or per category shown: the page's statements do not grow with its rows."""
+    from marketplace.extensions import db
+    from marketplace.services import jobs
+
+    give_profile(worker, services=(("house-cleaning", 2500), ("dog-walking", 2000)))
+    client_user = make_user("client")
+    login(worker)
+
+    def statements() -> tuple[int, str]:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            html = client.get("/work/requests").get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen), html
+
+    post_job(app, client_user, title="Clean 1")
+    one_row, html = statements()
+    assert "1 open request" in html
+    for n in range(2, 12):
+        post_job(app, client_user, title=f"Clean {n}", days_ahead=2 + n)
+        jobs.post_job(client_user.id, category="dog-walking", title=f"Walk {n}", neighbourhood="Temescal",
+                      starts_at=local_start(app, 3 + n), hours="1")
+    full_page, html = statements()
+    assert "21 open requests" in html and "Dog walking" in html and "House cleaning" in html
+    assert full_page == one_row

@@ -6,10 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
+from marketplace import limits
 from marketplace.domain.gig_states import GigState
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.extensions import db, login_manager
 from marketplace.models import ServiceCategory, User
+from marketplace.models.base import MAX_ID
 from marketplace.services import jobs, matching, offers
 from marketplace.web.client.forms import JOB_FIELD_ALIASES, JobForm
 from marketplace.web.forms import apply_errors
@@ -65,14 +67,17 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@limits.job_posting
 def new():
+    if not current_user.has_role("client"):
+        abort(403, "Only clients post jobs; admins look at them.")
     form = JobForm()
     form.category.choices = category_choices()
     if request.method == "GET":
         form.invite.data = request.args.get("invite", "")
         form.category.data = request.args.get("category", "")
     if form.validate_on_submit():
-        invite = int(form.invite.data) if (form.invite.data or "").isdigit() else None
+        invite = _invite_id(form.invite.data)
         try:
             job = jobs.post_job(current_user.id, **form.values(), invite_worker_id=invite)
         except ValidationFailed as exc:
@@ -84,8 +89,16 @@ def new():
     return render_template("client/form.html", form=form, job=None, invitee=_invitee(form.invite.data))
 
 
+def _invite_id(raw: str | None) -> int | None:
+    """The worker id in the form's hidden ``invite`` field, when it is a whole number (``isdigit`` would also
+    pass "²", which ``int`` refuses)."""
+    text = (raw or "").strip()
+    return int(text) if text.isdecimal() else None
+
+
 def _invitee(raw: str | None) -> User | None:
-    return db.session.get(User, int(raw)) if (raw or "").isdigit() else None
+    worker_id = _invite_id(raw)
+    return db.session.get(User, worker_id) if worker_id is not None and 0 < worker_id <= MAX_ID else None
 
 
 def _own_job(job_id: int):
@@ -116,6 +129,8 @@ def show(job_id: int):
 @bp.route("/<int:job_id>/edit", methods=["GET", "POST"])
 def edit(job_id: int):
     job = _own_job(job_id)
+    if job.client_id != current_user.id:
+        abort(403, "Only the job's client can change it.")
     if job.status not in OPEN_STATES:
         flash("A job can only be changed until a worker accepts it.", "error")
         return redirect(url_for("client.show", job_id=job.id))

@@ -106,8 +106,10 @@ def decline(job_id: int):
 @bp.route("/requests")
 def open_requests():
     page = max(1, request.args.get("page", 1, type=int))
-    return render_template("worker/requests.html", requests=jobs.open_requests_for_worker(current_user.id, page),
-                           has_profile=profiles.get_profile(current_user.id) is not None)
+    found = jobs.open_requests_for_worker(current_user.id, page)
+    # Only a worker with a profile (services and an area) can have open requests; ask the database otherwise.
+    has_profile = found.total > 0 or profiles.get_profile(current_user.id) is not None
+    return render_template("worker/requests.html", requests=found, has_profile=has_profile)
 
 
 @bp.app_template_global()

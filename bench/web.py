@@ -1,0 +1,394 @@
+"""Benchmark: HTTP throughput and latency of gunicorn on PostgreSQL, with wrk, against /healthz in the same run.
+
+    .venv/bin/python bench/web.py [--duration 15] [--rounds 3] [--connections 16] [--open-jobs 300]
+                                  [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+                                  [--redis redis://127.0.0.1:6379/11] [--workers N] [--threads N]
+
+Set-up, as a deploy would do it: a new PostgreSQL database on the ``--postgres`` server, ``flask db upgrade heads``,
+``flask seed-demo``, then ``--open-jobs`` job requests posted through the jobs service (the real ``post_job``,
+offers and all) in the demo worker's services and area, plus as many outside them, and ``VACUUM ANALYZE`` (what
+autovacuum does soon after a bulk load; without it the planner still believes the tables are tiny). gunicorn serves
+``wsgi:app`` with the project's ``gunicorn.conf.py`` and a production environment (``APP_ENV=production``, a random
+``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``); two documented settings are relaxed for a plain-HTTP, single-client
+load test: ``SESSION_COOKIE_SECURE=false`` (no TLS on localhost) and ``RATELIMIT_ENABLED=false`` (one address sends
+every request). Workers and threads are gunicorn.conf.py's defaults (CPU count x 2 + 1 processes, 4 threads each)
+unless ``--workers`` / ``--threads`` are given (passed as WEB_CONCURRENCY / WEB_THREADS). Worker recycling
+(``max_requests``) is switched off for the run with ``--max-requests 0``: at /healthz's rate every worker would
+be replaced every few seconds, and each replacement's start-up (about 2 s of CPU) would land on whichever URL
+happens to be measured next.
+
+The demo worker logs in through the real login form (CSRF token and all) and asks for an API token
+(POST /api/v1/auth/tokens). Each URL is checked once by hand (a 200 with the expected content), then measured with
+``wrk -t2 -c<connections> -d<duration>s --latency`` and a Lua script that counts every response other than
+200 (a redirect to /login would otherwise pass as a success). URLs are measured round-robin, ``--rounds`` times,
+after a short warm-up; the medians of the rounds are reported. Exit code 1 when a target is missed or any response
+was not a 200.
+
+Targets (the open-requests list): throughput >= 0.35x /healthz's, p99 <= 50 ms at 16 connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import math
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import support  # noqa: E402
+from config import normalise_database_url  # noqa: E402
+
+DEMO_PASSWORD = "coop-demo-2026"  # noqa: S105 - the published demo password
+DEFAULT_WORKER = "worker02@demo.coop"
+TARGET_RATIO = 0.35
+TARGET_P99_MS = 50.0
+WARMUP_SECONDS = 3
+
+# Counts every response that is not a 200 across wrk's threads, and prints wrk's own figures as one JSON line.
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) not_ok = 0 end
+function response(status, headers, body) if status ~= 200 then not_ok = not_ok + 1 end end
+function done(summary, latency, requests)
+  local bad = 0
+  for _, t in ipairs(threads) do bad = bad + t:get("not_ok") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "not_200": %d, "connect": %d, "read": %d, "write": %d, '
+    .. '"status": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\\n',
+    summary.requests, summary.duration, bad, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL",
+                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+                        help="a PostgreSQL server URL; a temporary database is created on it and dropped after")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
+                        help="REDIS_URL for the app (Celery broker; nothing is consumed during the run)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="round-robin passes over the URLs; medians reported")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--open-jobs", type=int, default=300,
+                        help="open requests in the worker's services and area (as many again outside them)")
+    parser.add_argument("--worker", default=DEFAULT_WORKER, help="the demo worker who browses")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn processes (default: gunicorn.conf.py)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per process (default: gunicorn.conf.py)")
+    parser.add_argument("--keep", action="store_true", help="leave the database and server log in place")
+    args = parser.parse_args(argv)
+    if min(args.duration, args.rounds, args.connections, args.wrk_threads) < 1 or args.open_jobs < 0:
+        parser.error("--duration, --rounds, --connections and --wrk-threads must be positive")
+    if not shutil.which("wrk"):
+        parser.error("wrk is not installed (Debian: apt-get install wrk)")
+    return args
+
+
+# --- set-up ---------------------------------------------------------------------------------------------------
+
+
+def app_env(db_url: str, redis_url: str, instance: Path, args) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "WEB_", "GUNICORN_"))}
+    env.update({
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(instance),
+        "PYTHONPATH": str(ROOT),
+        "SESSION_COOKIE_SECURE": "false",
+        "RATELIMIT_ENABLED": "false",
+    })
+    for key in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "RATELIMIT_STORAGE_URI"):
+        env.pop(key, None)
+    if args.workers:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    if args.threads:
+        env["WEB_THREADS"] = str(args.threads)
+    return env
+
+
+def post_open_jobs(db_url: str, worker_email: str, count: int, seed: int = 11) -> dict:
+    """``count`` job requests through ``jobs.post_job`` in the worker's services, inside their area, over the next
+    eight weeks, by the demo clients; as many again in other services or beyond the area. Celery tasks the posts
+    enqueue go to an in-memory broker (no worker consumes them during the benchmark anyway)."""
+    from sqlalchemy import select
+
+    from marketplace import create_app
+    from marketplace.extensions import db
+    from marketplace.models import ServiceCategory, User, UserRole, WorkerProfile
+    from marketplace.services import jobs
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": db_url, "CELERY": {
+        "broker_url": "memory://", "result_backend": "cache+memory://", "task_ignore_result": True}})
+    rng = random.Random(seed)
+    with app.app_context():
+        worker = db.session.scalar(select(User).where(User.email == worker_email))
+        profile = db.session.get(WorkerProfile, worker.id)
+        own = sorted(s.category.slug for s in profile.services)
+        floors = {c.slug: c.rate_floor_cents for c in db.session.scalars(select(ServiceCategory))
+                  if c.is_active}
+        others = sorted(set(floors) - set(own))
+        clients = list(db.session.scalars(
+            select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "client")
+            .order_by(User.id)))
+        home_lat, home_lng = profile.lat_e6 / 1e6, profile.lng_e6 / 1e6
+        cos_lat = math.cos(math.radians(home_lat))
+        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+        def place(max_km: float, min_km: float = 0.0) -> tuple[float, float]:
+            distance = rng.uniform(min_km, max_km)
+            bearing = rng.uniform(0, 2 * math.pi)
+            return (home_lat + distance * math.cos(bearing) / 111.32,
+                    home_lng + distance * math.sin(bearing) / (111.32 * cos_lat))
+
+        posted = {"in_area": 0, "elsewhere": 0}
+        for i in range(2 * count):
+            inside = i % 2 == 0
+            if inside:
+                category, (lat, lng) = rng.choice(own), place(0.8 * profile.radius_km)
+            elif others and i % 4 == 1:
+                category, (lat, lng) = rng.choice(others), place(0.8 * profile.radius_km)
+            else:
+                category, (lat, lng) = rng.choice(own), place(profile.radius_km + 20, profile.radius_km + 3)
+            starts_at = start + timedelta(days=rng.randrange(56), hours=rng.randrange(8, 18))
+            cap = rng.choice([None, floors[category] * 2])
+            jobs.post_job(clients[i % len(clients)], category=category, title=f"{category.title()} job {i + 1}",
+                          description="Posted by the web benchmark.", lat=lat, lng=lng,
+                          starts_at=starts_at, hours="2",
+                          max_rate_cents=cap)
+            posted["in_area" if inside else "elsewhere"] += 1
+        db.session.remove()
+        db.engine.dispose()
+    return posted
+
+
+def analyze(db_url: str) -> None:
+    """VACUUM ANALYZE, as autovacuum would soon after a bulk load: the planner needs the new row counts."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """gunicorn with the project's gunicorn.conf.py, bound to loopback on a free port."""
+    port = support.free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
+           "--max-requests", "0", "wsgi:app"]
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the process
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("gunicorn exited early:\n" + log_path.read_text(errors="replace")[-4000:])
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:  # noqa: S310 - loopback
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("gunicorn did not answer:\n" + log_path.read_text(errors="replace")[-4000:])
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def sign_in(base: str, email: str) -> tuple[str, str]:
+    """Log in through the form (CSRF token from the page) and get an API token; returns (Cookie header, token)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    with opener.open(base + "/login", timeout=10) as resp:
+        page = resp.read().decode()
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if not match:
+        raise RuntimeError("no CSRF token on the login page")
+    form = urllib.parse.urlencode({"csrf_token": match.group(1), "email": email, "password": DEMO_PASSWORD}).encode()
+    try:
+        opener.open(base + "/login", data=form, timeout=30)
+        raise RuntimeError("login did not redirect: wrong password or form error")
+    except urllib.error.HTTPError as exc:
+        if exc.code != 302:
+            raise RuntimeError(f"login answered {exc.code}") from exc
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    if "session=" not in cookie:
+        raise RuntimeError("no session cookie after login")
+    body = json.dumps({"email": email, "password": DEMO_PASSWORD}).encode()
+    request = urllib.request.Request(base + "/api/v1/auth/tokens", data=body,  # noqa: S310 - loopback
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310 - loopback
+        token = json.loads(resp.read())["token"]
+    return cookie, token
+
+
+def fetch(url: str, headers: dict[str, str]) -> tuple[int, str]:
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+def check_targets(base: str, cookie: str, token: str, expect_open: int) -> list[tuple[str, str, dict[str, str]]]:
+    """The three URLs with their headers, each checked once: a 200 with the content a person would see."""
+    status, body = fetch(base + "/healthz", {})
+    if status != 200 or '"ok"' not in body:
+        raise RuntimeError(f"/healthz: {status}")
+    web = {"Cookie": cookie}
+    status, body = fetch(base + "/work/requests", web)
+    rows = re.findall(r'href="/gigs/(\d+)"', body)
+    total = re.search(r"<caption>(\d+) open request", body)
+    if status != 200 or len(rows) != 20 or not total or int(total.group(1)) < expect_open:
+        raise RuntimeError(f"/work/requests: status {status}, {len(rows)} rows, caption {total and total.group(0)}")
+    job_id = int(rows[0])
+    api = {"Authorization": f"Bearer {token}"}
+    status, body = fetch(f"{base}/api/v1/jobs/{job_id}", api)
+    if status != 200 or json.loads(body).get("id") != job_id:
+        raise RuntimeError(f"/api/v1/jobs/{job_id}: {status} {body[:200]}")
+    print(f"open requests for the worker: {total.group(1)} ({math.ceil(int(total.group(1)) / 20)} pages of 20)")
+    return [("/healthz", "/healthz", {}),
+            ("open requests, page 1 (HTML, signed in)", "/work/requests", web),
+            ("GET /api/v1/jobs/{id} (bearer token)", f"/api/v1/jobs/{job_id}", api)]
+
+
+# --- measuring ------------------------------------------------------------------------------------------------
+
+
+def run_wrk(url: str, headers: dict[str, str], script: Path, args, duration: int) -> dict:
+    cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration}s", "--latency", "-s", str(script)]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    line = next((ln for ln in out.splitlines() if ln.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError("wrk printed no figures:\n" + out)
+    figures = json.loads(line[len("WRK_JSON "):])
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    figures["rps"] = float(rate.group(1)) if rate else figures["requests"] / (figures["duration_us"] / 1e6)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    figures["non_2xx_3xx"] = int(non2xx.group(1)) if non2xx else 0
+    figures["socket_errors"] = sum(figures[k] for k in ("connect", "read", "write", "timeout"))
+    return figures
+
+
+def measure(base: str, targets, args) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {path: [] for _, path, _ in targets}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(WRK_SCRIPT)
+        script = Path(handle.name)
+    try:
+        for _, path, headers in targets:
+            run_wrk(base + path, headers, script, args, WARMUP_SECONDS)
+        for round_no in range(1, args.rounds + 1):
+            for label, path, headers in targets:
+                figures = run_wrk(base + path, headers, script, args, args.duration)
+                results[path].append(figures)
+                print(f"  round {round_no}: {label}: {figures['rps']:.0f} req/s, "
+                      f"p50 {figures['p50_us'] / 1000:.1f} ms, p99 {figures['p99_us'] / 1000:.1f} ms, "
+                      f"not 200: {figures['not_200']}, socket errors: {figures['socket_errors']}", flush=True)
+    finally:
+        script.unlink()
+    return results
+
+
+def summarise(targets, results) -> tuple[str, bool]:
+    """The markdown table (medians of the rounds) and whether every target was met and every response a 200.
+    Socket errors (connections the server closed or timed out) are shown; timeouts also show in p99."""
+    def median(path, key):
+        return statistics.median(r[key] for r in results[path])
+
+    base_rps = median("/healthz", "rps")
+    lines = ["| URL | req/s | p50 | p90 | p99 | ratio to /healthz | not 200 | socket errors | target |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    ok = True
+    for label, path, _ in targets:
+        rps, p99 = median(path, "rps"), median(path, "p99_us") / 1000
+        bad = sum(max(r["not_200"], r["non_2xx_3xx"]) for r in results[path])
+        sockets = sum(r["socket_errors"] for r in results[path])
+        ratio = rps / base_rps
+        verdict = "baseline" if path == "/healthz" else "reported"
+        if path == "/work/requests":
+            passed = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS
+            verdict = (f"ratio ≥ {TARGET_RATIO}: **{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}**; "
+                       f"p99 ≤ {TARGET_P99_MS:.0f} ms: **{'PASS' if p99 <= TARGET_P99_MS else 'FAIL'}**")
+            ok = ok and passed
+        if bad:
+            verdict += " — **FAIL: responses other than 200**"
+            ok = False
+        lines.append(f"| {label} | {rps:,.0f} | {median(path, 'p50_us') / 1000:.1f} ms | "
+                     f"{median(path, 'p90_us') / 1000:.1f} ms | {p99:.1f} ms | {ratio:.2f}× | {bad} | {sockets} | "
+                     f"{verdict} |")
+    return "\n".join(lines), ok
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    server_url = normalise_database_url(args.postgres)
+    work = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    db_url = support.create_postgres_database(server_url)
+    proc = None
+    try:
+        env = app_env(db_url, args.redis, work / "instance", args)
+        started = time.monotonic()
+        support.run_flask(env, "db", "upgrade", "heads")
+        support.run_flask(env, "seed-demo")
+        posted = post_open_jobs(db_url, args.worker, args.open_jobs)
+        analyze(db_url)
+        print(f"database ready in {time.monotonic() - started:.0f} s: demo co-op + {posted['in_area']} open requests "
+              f"in {args.worker}'s services and area, {posted['elsewhere']} elsewhere")
+        proc, base = start_server(env, work / "gunicorn.log")
+        cookie, token = sign_in(base, args.worker)
+        targets = check_targets(base, cookie, token, args.open_jobs)
+        workers = env.get("WEB_CONCURRENCY") or f"{os.cpu_count() * 2 + 1} (CPU count × 2 + 1)"
+        threads = env.get("WEB_THREADS") or "4"
+        print(f"gunicorn: {workers} workers × {threads} threads (gthread); wrk -t{args.wrk_threads} "
+              f"-c{args.connections} -d{args.duration}s --latency, {args.rounds} rounds")
+        results = measure(base, targets, args)
+        table, ok = summarise(targets, results)
+        print()
+        print(f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs visible, load average "
+              f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}; Python {platform.python_version()}")
+        print(table)
+        print("\nresult:", "all targets met" if ok else "a target was missed")
+        return 0 if ok else 1
+    finally:
+        if proc is not None:
+            support.stop_process(proc)
+        if args.keep:
+            print(f"kept: database {db_url}, log {work / 'gunicorn.log'}")
+        else:
+            support.drop_postgres_database(db_url)
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
