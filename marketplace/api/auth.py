@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from marketplace import limits
 from marketplace.api.spec import operation, schema
 from marketplace.errors import Unauthorized, ValidationFailed
 from marketplace.services import api_tokens
@@ -53,7 +54,11 @@ def user_json(user) -> dict:
 
 def register(bp: Blueprint) -> None:
     @operation(bp, "/auth/tokens", "POST", summary="Exchange email and password for a bearer token",
-               tags=["auth"], request_schema=TOKEN_REQUEST, responses={201: ("Token created", TOKEN)}, auth=False)
+               tags=["auth"], request_schema=TOKEN_REQUEST, auth=False,
+               responses={201: ("Token created", TOKEN), 401: ("Wrong email or password", None),
+                          429: limits.TOO_MANY_REQUESTS})
+    @limits.api_token_per_ip
+    @limits.api_token_per_email
     def create_token():
         try:
             token, row = api_tokens.issue_token(g.json["email"], g.json["password"])
@@ -64,7 +69,7 @@ def register(bp: Blueprint) -> None:
     @operation(bp, "/auth/tokens/current", "DELETE", summary="Revoke the token used for this request",
                tags=["auth"], responses={204: ("Revoked", None)})
     def revoke_current_token():
-        api_tokens.revoke_token(g.api_token.id)
+        api_tokens.revoke_token(g.api_token.id, g.api_user.id)
         return "", 204
 
     @operation(bp, "/me", "GET", summary="The signed-in user", tags=["auth"], responses={200: ("The user", USER)})

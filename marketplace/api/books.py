@@ -11,9 +11,10 @@ from datetime import date
 
 from flask import Blueprint, g, jsonify, request
 
-from marketplace.api.spec import operation, schema
+from marketplace.api.spec import CONFLICT, operation, schema
 from marketplace.domain.books import EXPENSE_CATEGORIES, INCOME_KINDS, MAX_AMOUNT_CENTS, MEMO_MAX, category_label
 from marketplace.errors import ValidationFailed
+from marketplace.models.base import MAX_PAGE
 from marketplace.services import book_lists, books, reports
 
 READERS = ("treasurer", "admin")
@@ -23,12 +24,16 @@ DATE = {"type": "string", "format": "date"}
 
 
 def _date_param(name: str, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": DATE}
+    # Sent empty (``?end=``, as an HTML form does) it counts as not sent: the default applies.
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": DATE,
+            "allowEmptyValue": True}
 
 
 RANGE_QUERY = [_date_param("start", "First day (default: 1 January this year)"),
                _date_param("end", "Last day, included (default: today)")]
-PAGE_QUERY = [*RANGE_QUERY, {"name": "page", "in": "query", "required": False, "schema": {"type": "integer"}}]
+PAGE_QUERY = [*RANGE_QUERY, {"name": "page", "in": "query", "required": False, "allowEmptyValue": True,
+                             "description": "Page number, from 1 (default 1)",
+                             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}]
 AS_OF_QUERY = [_date_param("as_of", "Balances at the end of this day (default: today)")]
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
 
@@ -47,32 +52,39 @@ INCOME_IN = schema("IncomeInput", {
 })
 _ROW = {"id": {"type": "integer"}, "occurred_on": DATE, "amount_cents": CENTS, "memo": {"type": "string"},
         "import_batch_id": {"type": ["integer", "null"]}, "journal_entry_id": {"type": "integer"}}
-EXPENSE = schema("Expense", {"type": "object", "properties": {
-    **_ROW, "category": {"type": "string"}, "category_label": {"type": "string"}, "has_receipt": {"type": "boolean"}}})
-INCOME = schema("OtherIncome", {"type": "object", "properties": {**_ROW, "kind": {"type": "string"}}})
+
+
+def _exactly(properties: dict) -> dict:
+    """An object with exactly these properties, all present (as every answer below is built)."""
+    return {"type": "object", "required": list(properties), "properties": properties, "additionalProperties": False}
+
+
+EXPENSE = schema("Expense", _exactly({
+    **_ROW, "category": {"type": "string"}, "category_label": {"type": "string"}, "has_receipt": {"type": "boolean"}}))
+INCOME = schema("OtherIncome", _exactly({**_ROW, "kind": {"type": "string"}}))
 
 
 def _page_schema(name: str, item: dict) -> dict:
-    return schema(name, {"type": "object", "properties": {
+    return schema(name, _exactly({
         "items": {"type": "array", "items": item}, "page": {"type": "integer"}, "pages": {"type": "integer"},
-        "total": {"type": "integer"}}})
+        "total": {"type": "integer"}}))
 
 
 EXPENSE_PAGE = _page_schema("ExpensePage", EXPENSE)
 INCOME_PAGE = _page_schema("IncomePage", INCOME)
-LINE = {"type": "object", "properties": {"code": {"type": "string"}, "label": {"type": "string"}, "cents": CENTS}}
-INCOME_STATEMENT = schema("IncomeStatement", {"type": "object", "properties": {
+LINE = _exactly({"code": {"type": "string"}, "label": {"type": "string"}, "cents": CENTS})
+INCOME_STATEMENT = schema("IncomeStatement", _exactly({
     "start": DATE, "end": DATE, "member_fees_cents": CENTS, "nonmember_fees_cents": CENTS,
     "other_income_cents": CENTS, "expenses": {"type": "array", "items": LINE}, "total_expenses_cents": CENTS,
-    "net_margin_cents": CENTS}})
-BALANCE_SHEET = schema("BalanceSheet", {"type": "object", "properties": {
+    "net_margin_cents": CENTS}))
+BALANCE_SHEET = schema("BalanceSheet", _exactly({
     "as_of": DATE, "assets": {"type": "array", "items": LINE}, "liabilities": {"type": "array", "items": LINE},
     "equity": {"type": "array", "items": LINE}, "surplus_cents": CENTS, "total_assets_cents": CENTS,
-    "total_liabilities_cents": CENTS, "total_equity_cents": CENTS, "balanced": {"type": "boolean"}}})
-TRIAL_BALANCE = schema("TrialBalance", {"type": "object", "properties": {
-    "as_of": DATE, "lines": {"type": "array", "items": {"type": "object", "properties": {
-        "code": {"type": "string"}, "name": {"type": "string"}, "debit_cents": CENTS, "credit_cents": CENTS}}},
-    "total_debit_cents": CENTS, "total_credit_cents": CENTS}})
+    "total_liabilities_cents": CENTS, "total_equity_cents": CENTS, "balanced": {"type": "boolean"}}))
+TRIAL_BALANCE = schema("TrialBalance", _exactly({
+    "as_of": DATE, "lines": {"type": "array", "items": _exactly({
+        "code": {"type": "string"}, "name": {"type": "string"}, "debit_cents": CENTS, "credit_cents": CENTS})},
+    "total_debit_cents": CENTS, "total_credit_cents": CENTS}))
 
 
 def _date_arg(name: str, default: date | None) -> date | None:
@@ -83,6 +95,15 @@ def _date_arg(name: str, default: date | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise ValidationFailed({name: f"'{text}' is not a date; use YYYY-MM-DD."}) from exc
+
+
+def _page_arg() -> int:
+    text = request.args.get("page", "").strip()
+    if not text:
+        return 1
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_PAGE:
+        raise ValidationFailed({"page": f"Give a page number from 1 to {MAX_PAGE:,}."})
+    return int(text)
 
 
 def _range(defaults: bool) -> tuple[date | None, date | None]:
@@ -132,7 +153,7 @@ def register(bp: Blueprint) -> None:
 def _register_entries(bp: Blueprint) -> None:
     @operation(bp, "/expenses", "POST", summary="Record an operating expense (posted to the ledger)",
                tags=["books"], request_schema=EXPENSE_IN, roles=WRITERS, query=[IDEMPOTENCY],
-               responses={201: ("The expense", EXPENSE)})
+               responses={201: ("The expense", EXPENSE), 409: CONFLICT})
     def create_expense():
         row = books.record_expense(occurred_on=_body_date(), category=g.json["category"],
                                    amount_cents=g.json["amount_cents"], memo=g.json["memo"],
@@ -143,12 +164,12 @@ def _register_entries(bp: Blueprint) -> None:
                roles=READERS, query=PAGE_QUERY, responses={200: ("A page of expenses", EXPENSE_PAGE)})
     def list_expenses():
         start, end = _range(defaults=False)
-        page = book_lists.expenses_page(start, end, request.args.get("page", 1, type=int))
+        page = book_lists.expenses_page(start, end, _page_arg())
         return jsonify(_page_json(page, expense_json))
 
     @operation(bp, "/income", "POST", summary="Record other (non-patronage) income", tags=["books"],
                request_schema=INCOME_IN, roles=WRITERS, query=[IDEMPOTENCY],
-               responses={201: ("The income", INCOME)})
+               responses={201: ("The income", INCOME), 409: CONFLICT})
     def create_income():
         row = books.record_other_income(occurred_on=_body_date(), kind=g.json["kind"],
                                         amount_cents=g.json["amount_cents"], memo=g.json["memo"],
@@ -159,7 +180,7 @@ def _register_entries(bp: Blueprint) -> None:
                roles=READERS, query=PAGE_QUERY, responses={200: ("A page of income", INCOME_PAGE)})
     def list_income():
         start, end = _range(defaults=False)
-        page = book_lists.income_page(start, end, request.args.get("page", 1, type=int))
+        page = book_lists.income_page(start, end, _page_arg())
         return jsonify(_page_json(page, income_json))
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from flask import Blueprint, g, jsonify, request
 
-from marketplace.api.spec import operation, schema
+from marketplace.api.spec import CONFLICT, operation, schema
 from marketplace.domain import voting
 from marketplace.errors import ValidationFailed
 from marketplace.services import governance, governance_ballots, governance_views, member_register
@@ -42,7 +42,8 @@ PROPOSAL = schema("Proposal", {"type": "object", "required": ["id", "kind", "tit
     "me": {"type": "object", "properties": {"eligible": _BOOL, "voted": _BOOL, "choice": _NSTR}},
     "comments": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}},
 }})
-COMMENT = schema("Comment", {"type": "object", "properties": {"author": _STR, "body": _STR, "created_at": _TIME}})
+COMMENT = schema("Comment", {"type": "object", "required": ["author", "body", "created_at"],
+                             "properties": {"author": _STR, "body": _STR, "created_at": _TIME}})
 NEW_PROPOSAL = schema("NewProposal", {"type": "object", "required": ["kind", "title"], "properties": {
     "kind": {"type": "string", "enum": list(voting.KINDS)}, "title": {"type": "string", "maxLength": 160},
     "body": {"type": "string", "maxLength": 20000},
@@ -56,12 +57,16 @@ BALLOT_IN = schema("BallotRequest", {"type": "object", "required": ["choice"], "
 BALLOT_OUT = schema("BallotReceipt", {"type": "object", "required": ["choice", "changed", "ballot_token"],
                                       "properties": {"choice": _STR, "changed": _BOOL, "ballot_token": {
                                           **_NSTR, "description": "secret ballots: keep it to change the vote"}}})
-RESULTS = schema("ProposalResults", {"type": "object", "properties": {
+RESULTS = schema("ProposalResults", {"type": "object", "additionalProperties": False, "required": [
+    "id", "status", "eligible", "voted", "turnout_percent", "result_note", "counts_visible", "options",
+    "effect_status"], "properties": {
     "id": _INT, "status": _STR, "eligible": _INT, "voted": _INT, "turnout_percent": _STR, "result_note": _STR,
     "counts_visible": _BOOL, "options": {"type": "array", "items": OPTION}, "effect_status": _STR}})
 COMMENT_IN = schema("CommentRequest", {"type": "object", "required": ["body"], "properties": {
     "body": {"type": "string", "minLength": 1, "maxLength": 5000}}, "additionalProperties": False})
-MEMBERSHIP = schema("Membership", {"type": "object", "properties": {
+MEMBERSHIP = schema("Membership", {"type": "object", "additionalProperties": False, "required": [
+    "status", "member_number", "joined_on", "left_on", "share_amount_cents", "share_paid_cents", "share_due_cents",
+    "share_plan", "good_standing", "can_apply", "history"], "properties": {
     "status": _NSTR, "member_number": _NINT, "joined_on": {**_NSTR, "format": "date"}, "left_on": _NSTR,
     "share_amount_cents": _INT, "share_paid_cents": _INT, "share_due_cents": _INT, "share_plan": _STR,
     "good_standing": _BOOL, "can_apply": _BOOL,
@@ -130,7 +135,7 @@ def register(bp: Blueprint) -> None:
         return jsonify(_plain(_results(governance_views.proposal_detail(proposal_id, g.api_user.id))))
 
     @operation(bp, "/proposals/<int:proposal_id>/ballots", "POST", summary="Cast or change my vote", tags=TAGS,
-               request_schema=BALLOT_IN, responses={201: ("Vote recorded", BALLOT_OUT)})
+               request_schema=BALLOT_IN, responses={201: ("Vote recorded", BALLOT_OUT), 409: CONFLICT})
     def cast_ballot(proposal_id: int):
         result = governance_ballots.cast_vote(proposal_id, g.api_user.id, g.json["choice"],
                                               ballot_token=g.json.get("ballot_token"))

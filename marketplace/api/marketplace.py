@@ -8,8 +8,9 @@ from datetime import date, datetime
 from flask import Blueprint, g, jsonify
 from sqlalchemy import select
 
+from marketplace import limits
 from marketplace.api import marketplace_schemas as s
-from marketplace.api.spec import operation
+from marketplace.api.spec import CONFLICT, operation
 from marketplace.domain.gig_states import Actor, allowed_actions
 from marketplace.errors import Forbidden, ValidationFailed
 from marketplace.extensions import db
@@ -148,7 +149,9 @@ def _register_catalog(bp: Blueprint) -> None:
 
 def _register_jobs(bp: Blueprint) -> None:
     @operation(bp, "/jobs", "POST", summary="Post a job request (offered at once to the best matches)", tags=TAGS,
-               roles=(Role.CLIENT.value,), request_schema=s.JOB_REQUEST, responses={201: ("Posted", s.JOB)})
+               roles=(Role.CLIENT.value,), request_schema=s.JOB_REQUEST,
+               responses={201: ("Posted", s.JOB), 429: limits.TOO_MANY_REQUESTS})
+    @limits.job_posting
     def post_job():
         body = g.json
         job = jobs.post_job(
@@ -182,7 +185,7 @@ def _register_jobs(bp: Blueprint) -> None:
 
 def _register_offers(bp: Blueprint) -> None:
     @operation(bp, "/jobs/<int:job_id>/invite", "POST", summary="Invite one worker from the ranked list",
-               tags=TAGS, request_schema=s.INVITE_REQUEST, responses={200: ("Invited", s.JOB)})
+               tags=TAGS, request_schema=s.INVITE_REQUEST, responses={200: ("Invited", s.JOB), 409: CONFLICT})
     def invite(job_id: int):
         return _ok(offers.invite_worker(job_id, g.api_user.id, g.json["worker_id"]))
 
@@ -193,7 +196,7 @@ def _register_offers(bp: Blueprint) -> None:
         return _ok(offers.accept_offer(job_id, g.api_user.id))
 
     @operation(bp, "/jobs/<int:job_id>/decline", "POST", summary="Decline an offer (no penalty)", tags=TAGS,
-               roles=(Role.WORKER.value,), responses={200: ("Declined", s.OFFER)})
+               roles=(Role.WORKER.value,), responses={200: ("Declined", s.OFFER), 409: CONFLICT})
     def decline(job_id: int):
         offer = offers.decline_offer(job_id, g.api_user.id)
         return jsonify(offer_json(offer, g.api_user))
@@ -202,33 +205,33 @@ def _register_offers(bp: Blueprint) -> None:
 
 def _register_lifecycle(bp: Blueprint) -> None:
     @operation(bp, "/jobs/<int:job_id>/cancel", "POST", summary="Cancel a job that has not started", tags=TAGS,
-               request_schema=s.REASON_OPTIONAL, responses={200: ("Cancelled", s.JOB)})
+               request_schema=s.REASON_OPTIONAL, responses={200: ("Cancelled", s.JOB), 409: CONFLICT})
     def cancel(job_id: int):
         return _ok(jobs.cancel_job(job_id, g.api_user.id, g.json.get("reason", "")))
 
     @operation(bp, "/jobs/<int:job_id>/start", "POST", summary="The worker starts the gig", tags=TAGS,
-               responses={200: ("Started", s.JOB)})
+               responses={200: ("Started", s.JOB), 409: CONFLICT})
     def start(job_id: int):
         return _ok(gigs.start_gig(job_id, g.api_user.id))
 
     @operation(bp, "/jobs/<int:job_id>/complete", "POST", summary="The worker completes the gig with the hours",
-               tags=TAGS, request_schema=s.COMPLETE_REQUEST, responses={200: ("Completed", s.JOB)})
+               tags=TAGS, request_schema=s.COMPLETE_REQUEST, responses={200: ("Completed", s.JOB), 409: CONFLICT})
     def complete(job_id: int):
         minutes = jobs.parse_hours(g.json["hours"], low=1, high=1440, step=1)
         return _ok(gigs.complete_gig(job_id, g.api_user.id, minutes))
 
     @operation(bp, "/jobs/<int:job_id>/confirm", "POST", summary="The client confirms the hours", tags=TAGS,
-               responses={200: ("Confirmed", s.JOB)})
+               responses={200: ("Confirmed", s.JOB), 409: CONFLICT})
     def confirm(job_id: int):
         return _ok(gigs.confirm_gig(job_id, g.api_user.id))
 
     @operation(bp, "/jobs/<int:job_id>/dispute", "POST", summary="The client disputes the completed gig",
-               tags=TAGS, request_schema=s.REASON_REQUIRED, responses={200: ("Disputed", s.JOB)})
+               tags=TAGS, request_schema=s.REASON_REQUIRED, responses={200: ("Disputed", s.JOB), 409: CONFLICT})
     def dispute(job_id: int):
         return _ok(gigs.dispute_gig(job_id, g.api_user.id, g.json["reason"]))
 
     @operation(bp, "/jobs/<int:job_id>/withdraw", "POST", summary="The worker gives the gig back (no penalty)",
-               tags=TAGS, request_schema=s.REASON_OPTIONAL, responses={200: ("Withdrawn", s.JOB)})
+               tags=TAGS, request_schema=s.REASON_OPTIONAL, responses={200: ("Withdrawn", s.JOB), 409: CONFLICT})
     def withdraw(job_id: int):
         return _ok(gigs.withdraw_from_gig(job_id, g.api_user.id, g.json.get("reason", "")))
 
@@ -236,13 +239,13 @@ def _register_lifecycle(bp: Blueprint) -> None:
 def _register_conversation(bp: Blueprint) -> None:
     @operation(bp, "/jobs/<int:job_id>/reviews", "POST", summary="Review the other side of a confirmed gig",
                tags=TAGS, request_schema=s.REVIEW_REQUEST, responses={201: ("Written (hidden until published)",
-                                                                           s.REVIEW)})
+                                                                           s.REVIEW), 409: CONFLICT})
     def write_review(job_id: int):
         review = reviews.write_review(job_id, g.api_user.id, g.json["stars"], g.json["body"])
         return jsonify(review_json(review)), 201
 
     @operation(bp, "/jobs/<int:job_id>/messages", "POST", summary="Write to the other side of the gig", tags=TAGS,
-               request_schema=s.MESSAGE_REQUEST, responses={201: ("Sent", s.MESSAGE)})
+               request_schema=s.MESSAGE_REQUEST, responses={201: ("Sent", s.MESSAGE), 409: CONFLICT})
     def send_message(job_id: int):
         return jsonify(message_json(messages.send_message(job_id, g.api_user.id, g.json["body"]))), 201
 

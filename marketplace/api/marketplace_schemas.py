@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
-from marketplace.api.spec import schema
+from marketplace.api.spec import ID, schema
+from marketplace.domain.geo import MAX_SERVICE_RADIUS_KM
+from marketplace.services.profiles import MAX_RATE_CENTS
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
 _TIME = {"type": "string", "format": "date-time"}
 _NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
 _NULL_INT = {"type": ["integer", "null"]}
+_NULL_ID = {**ID, "type": ["integer", "null"]}
+_RATE = {"type": "integer", "minimum": 1, "maximum": MAX_RATE_CENTS, "description": "Hourly rate in cents"}
 _HOURS = {"type": ["number", "string"], "description": "Decimal hours (2.5) or H:MM (\"2:30\")."}
 
 
@@ -23,10 +27,10 @@ CATEGORY_LIST = {"type": "array", "items": CATEGORY}
 
 PROFILE_REQUEST = schema("ProfileRequest", _object(["categories", "radius_km", "availability"], {
     "categories": {"type": "array", "maxItems": 50, "items": _object(["slug", "rate_cents"], {
-        "slug": {"type": "string", "maxLength": 40}, "rate_cents": {"type": "integer", "minimum": 1}})},
+        "slug": {"type": "string", "maxLength": 40}, "rate_cents": _RATE})},
     "lat": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
     "lng": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
-    "radius_km": _INT,
+    "radius_km": {"type": "integer", "minimum": 1, "maximum": MAX_SERVICE_RADIUS_KM},
     "availability": {"type": "array", "maxItems": 100, "items": _object(["weekday", "start", "end"], {
         "weekday": {"type": "integer", "minimum": 0, "maximum": 6},
         "start": {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
@@ -56,8 +60,8 @@ JOB_REQUEST = schema("JobRequest", _object(["category", "title", "starts_at", "h
     "address": {"type": "string", "maxLength": 200},
     "starts_at": {"type": "string", "description": "ISO 8601 with a UTC offset, e.g. 2026-05-04T10:00:00-07:00"},
     "hours": _HOURS,
-    "max_rate_cents": _NULL_INT,
-    "invite_worker_id": _NULL_INT,
+    "max_rate_cents": {**_RATE, "type": ["integer", "null"]},
+    "invite_worker_id": _NULL_ID,
 }))
 JOB = schema("Job", _object(["id", "status", "category", "title", "starts_at", "hours", "client_id", "worker_id"], {
     "id": _INT, "status": _STR, "category": _STR, "title": _STR, "description": _STR, "neighbourhood": _STR,
@@ -83,7 +87,7 @@ OFFER_LIST = schema("OfferList", _object(["offers"], {"offers": {"type": "array"
 COMPLETE_REQUEST = schema("CompleteRequest", _object(["hours"], {"hours": _HOURS}))
 REASON_REQUIRED = schema("DisputeRequest", _object(["reason"], {"reason": {"type": "string", "maxLength": 2000}}))
 REASON_OPTIONAL = schema("ReasonRequest", _object([], {"reason": {"type": "string", "maxLength": 2000}}))
-INVITE_REQUEST = schema("InviteRequest", _object(["worker_id"], {"worker_id": _INT}))
+INVITE_REQUEST = schema("InviteRequest", _object(["worker_id"], {"worker_id": ID}))
 REVIEW_REQUEST = schema("ReviewRequest", _object(["stars", "body"], {
     "stars": {"type": "integer", "minimum": 1, "maximum": 5}, "body": {"type": "string", "maxLength": 2000}}))
 REVIEW = schema("Review", _object(["id", "job_id", "author_id", "stars", "published_at"], {

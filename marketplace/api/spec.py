@@ -16,9 +16,12 @@ from flask import Blueprint, g, request
 from jsonschema import Draft202012Validator, FormatChecker
 
 from marketplace.errors import Forbidden, Unauthorized, ValidationFailed
+from marketplace.models.base import MAX_ID
 
 API_PREFIX = "/api/v1"
 _REQUIRED_RE = re.compile(r"^'(.+)' is a required property$")
+# A record id in a request body; in a path, ``<int:…>`` stops at MAX_ID too (a larger one is a 404).
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -35,6 +38,18 @@ ERROR_SCHEMA = {
         }
     },
 }
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "No bearer token, or one that is expired or revoked",
+    403: "The signed-in user may not do this",
+    404: "No such record (or one the user may not see)",
+    409: "The record's current state does not allow this",
+    422: "Invalid input: `fields` says what is wrong with each field",
+}
+# For operations whose outcome depends on a record's state (a gig, an offer, a vote): declare as a response.
+CONFLICT = (ERROR_DESCRIPTIONS[409], None)
 
 
 @dataclass
@@ -65,7 +80,7 @@ def _path_parameters(rule: str) -> list[dict]:
     for part in rule.split("/"):
         if part.startswith("<") and part.endswith(">"):
             conv, _, name = part[1:-1].rpartition(":")
-            kind = {"type": "integer"} if conv == "int" else {"type": "string"}
+            kind = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if conv == "int" else {"type": "string"}
             params.append({"name": name, "in": "path", "required": True, "schema": kind})
     return params
 
@@ -75,6 +90,26 @@ def _resolve(definition: dict | None) -> dict | None:
     if definition and "$ref" in definition:
         return SCHEMAS[definition["$ref"].rsplit("/", 1)[-1]]
     return definition
+
+
+# JSON may carry characters no database text column holds (NUL; a lone UTF-16 surrogate, which is not Unicode
+# text at all): refuse them with the field's name rather than fail when the row is written.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_fields(value, path: tuple[str, ...] = ()):
+    """The dotted paths of the strings (keys included) in a JSON value that hold unstorable characters."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            yield ".".join(path) or "__all__"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _UNSTORABLE.search(key):
+                yield ".".join(path) or "__all__"
+            yield from _unstorable_fields(item, (*path, _UNSTORABLE.sub("?", key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_fields(item, (*path, str(index)))
 
 
 def _validate_body(request_schema: dict) -> dict:
@@ -91,6 +126,8 @@ def _validate_body(request_schema: dict) -> dict:
             path.append(missing.group(1) if missing else "__all__")
             message = "This field is required."
         problems.setdefault(".".join(path) or "__all__", message)
+    for name in _unstorable_fields(body):
+        problems.setdefault(name, "Remove the control character (NUL) or broken character from this text.")
     if problems:
         raise ValidationFailed(problems)
     return body
@@ -138,29 +175,54 @@ def _operation_slug(rule: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", re.sub(r"<(?:[^>:]+:)?([^>]+)>", r"by_\1", rule.lower())).strip("_")
 
 
+def _openapi30(node):
+    """A schema as OpenAPI 3.0 writes it. Request bodies are validated as JSON Schema 2020-12, where a type may
+    be a list (``["integer", "null"]``) and ``required`` may be empty; OpenAPI 3.0 allows one type, plus
+    ``nullable`` or ``anyOf``, and a non-empty ``required``."""
+    if isinstance(node, list):
+        return [_openapi30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _openapi30(value) for key, value in node.items()
+           if not (key == "type" and isinstance(value, list)) and not (key == "required" and value == [])}
+    types = node.get("type")
+    if isinstance(types, list):
+        kinds = [kind for kind in types if kind != "null"]
+        if len(kinds) == 1:
+            out["type"] = kinds[0]
+        else:
+            out["anyOf"] = [{"type": kind} for kind in kinds]
+        if "null" in types:
+            out["nullable"] = True
+    return out
+
+
 def build_openapi(title: str) -> dict:
-    """The OpenAPI 3 document for every registered operation."""
+    """The OpenAPI 3.0 document for every registered operation."""
     spec = APISpec(title=f"{title} API", version="1.0.0", openapi_version="3.0.3", plugins=[])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name, definition in SCHEMAS.items():
-        spec.components.schema(name, definition)
+        spec.components.schema(name, _openapi30(definition))
     paths: dict[str, dict] = {}
     for op in OPERATIONS.values():
+        error_body = {"$ref": "#/components/schemas/Error"}
         responses = {}
         for status, (description, body) in op.responses.items():
             responses[str(status)] = {"description": description}
+            if body is None and status >= 400:  # every error answers in the one error shape
+                body = error_body
             if body is not None:
-                responses[str(status)]["content"] = {"application/json": {"schema": body}}
-        error = {"description": "Error",
-                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                responses[str(status)]["content"] = {"application/json": {"schema": _openapi30(body)}}
         for status in ([400, 401, 403, 404, 422] if op.auth else [400, 422]):
-            responses.setdefault(str(status), error)
+            responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status],
+                                               "content": {"application/json": {"schema": error_body}}})
         entry = {"summary": op.summary, "tags": op.tags, "responses": responses,
                  "operationId": f"{op.method.lower()}_{_operation_slug(op.rule)}"}
         if op.parameters:
-            entry["parameters"] = op.parameters
+            entry["parameters"] = _openapi30(op.parameters)
         if op.request_schema is not None:
-            entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.request_schema}}}
+            entry["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": _openapi30(op.request_schema)}}}
         if op.auth:
             entry["security"] = [{"bearer": []}]
         paths.setdefault(_openapi_path(op.rule), {})[op.method.lower()] = entry

@@ -21,6 +21,12 @@ from marketplace.services import member_shares, membership
 
 CSV_COLUMNS = ("member_number", "name", "email", "status", "applied_on", "joined_on", "left_on",
                "share_amount", "share_paid", "share_plan", "status_history")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (CSV injection): a name such as ``=HYPERLINK(…)``."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _histories(user_ids: list[int]) -> dict[int, list[MembershipEvent]]:
@@ -64,13 +70,14 @@ def _entry(row: Membership, user: User, events: list[MembershipEvent]) -> dict:
 
 
 def register_csv(actor_id: int | None) -> str:
-    """The register as CSV (UTF-8, one row per person, money as decimal dollars, dates ISO)."""
+    """The register as CSV (UTF-8, one row per person, money as decimal dollars, dates ISO; names and emails
+    that start like a formula get a leading apostrophe)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for item in register(actor_id=actor_id):
         writer.writerow([
-            item["member_number"] or "", item["name"], item["email"], item["status"],
+            item["member_number"] or "", _text_cell(item["name"]), _text_cell(item["email"]), item["status"],
             *(d.isoformat() if d else "" for d in (item["applied_on"], item["joined_on"], item["left_on"])),
             format_cents(item["share_amount_cents"]), format_cents(item["share_paid_cents"]), item["share_plan"],
             history_text(item["history"]),
