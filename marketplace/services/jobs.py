@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, load_only
 
 from marketplace.domain.gig_states import Actor, GigAction, GigState, is_cancellation_late
 from marketplace.domain.money import format_cents
+from marketplace.domain.paging import Page
 from marketplace.errors import Forbidden, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import Job, Role, ServiceCategory, User, WorkerProfile, WorkerService
@@ -279,34 +280,6 @@ def jobs_for_client(client_id: int, state: str | GigState | None = None) -> list
     return list(db.session.scalars(stmt.order_by(Job.starts_at.desc(), Job.id.desc())))
 
 
-class ResultPage:
-    """One page of a query's rows with the query's total: the attributes the ``pagination`` macro reads
-    (items, page, per_page, total, pages, has_prev/has_next, prev_num/next_num), like Flask-SQLAlchemy's."""
-
-    def __init__(self, items: list, page: int, per_page: int, total: int):
-        self.items, self.page, self.per_page, self.total = items, page, per_page, total
-        self.pages = max(1, math.ceil(total / per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    def __iter__(self):
-        return iter(self.items)
-
-
 @functools.cache
 def _open_requests_statements():
     """The open-requests page (with ``count(*) OVER ()``) and its count, built once: only the bound values
@@ -332,7 +305,7 @@ def _open_requests_statements():
     return page, select(func.count()).select_from(Job).where(*filters)
 
 
-def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20) -> ResultPage:
+def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20) -> Page:
     """Open requests (requested or offered, not yet started) in the worker's categories and service area,
     soonest first, one page of them; never the worker's own requests.
 
@@ -346,7 +319,7 @@ def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20) 
         select(WorkerProfile).options(joinedload(WorkerProfile.services)).where(WorkerProfile.user_id == worker_id)
     ).unique().scalar_one_or_none()
     if profile is None or not profile.services:
-        return ResultPage([], page, per_page, 0)
+        return Page([], page, per_page, 0)
     box = profile.services[0]
     values = {"worker_id": worker_id, "now": utcnow(), "home_lat": profile.lat_e6, "home_lng": profile.lng_e6,
               "cos_lat": math.cos(math.radians(profile.lat_e6 / 1e6)), "reach": profile.radius_km / _KM_PER_E6,
@@ -358,4 +331,4 @@ def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20) 
         total = rows[0].total
     else:
         total = db.session.scalar(count_stmt, values) if page > 1 else 0
-    return ResultPage([row[0] for row in rows], page, per_page, total)
+    return Page([row[0] for row in rows], page, per_page, total)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Float, case, cast, exists, func, literal, select
 
 from marketplace.domain.city import NEIGHBOURHOODS
 from marketplace.domain.geo import EARTH_RADIUS_KM
+from marketplace.domain.paging import Page
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -26,36 +26,6 @@ from marketplace.models.base import MAX_PAGE
 
 MAX_PER_PAGE = 100
 KM_PER_MICRODEGREE = EARTH_RADIUS_KM * math.pi / 180 / 1_000_000
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of results, with the attributes of Flask-SQLAlchemy's ``Pagination``."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return math.ceil(self.total / self.per_page) if self.total else 0
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
 
 
 def browse_workers(*, category: str | None = None, neighbourhood: str | None = None, min_rating: float | None = None,

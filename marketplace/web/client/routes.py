@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from marketplace import limits
 from marketplace.domain.gig_states import GigState
+from marketplace.domain.paging import page_of_list
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.extensions import db, login_manager
 from marketplace.models import ServiceCategory, User
@@ -16,7 +17,6 @@ from marketplace.services import jobs, matching, offers
 from marketplace.web.client.forms import JOB_FIELD_ALIASES, JobForm
 from marketplace.web.forms import apply_errors
 from marketplace.web.gigs.forms import ActionForm
-from marketplace.web.gigs.paging import ListPage
 from marketplace.web.gigs.routes import ACTIONS, available_actions, build_forms
 
 bp = Blueprint("client", __name__, url_prefix="/jobs")
@@ -52,11 +52,11 @@ def category_choices() -> list[tuple[str, str]]:
 
 
 def group_jobs(all_jobs, page: int) -> list[tuple[str, str, object]]:
-    """The client's jobs split into the page's groups; the past group as one page of ``ListPage``."""
+    """The client's jobs split into the page's groups; the past group as one ``Page``."""
     groups = []
     for key, title, states in GROUPS:
         members = [job for job in all_jobs if job.status in states]
-        groups.append((key, title, ListPage(members, page, PAST_PER_PAGE) if key == "past" else members))
+        groups.append((key, title, page_of_list(members, page, PAST_PER_PAGE) if key == "past" else members))
     return groups
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -19,7 +18,9 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.sql import Select
 
+from marketplace.domain import paging
 from marketplace.domain.money import format_cents
+from marketplace.domain.paging import Page
 from marketplace.domain.simulation import format_share
 from marketplace.errors import NotFound
 from marketplace.extensions import db
@@ -32,48 +33,15 @@ PER_PAGE = 50
 HISTOGRAM_BUCKETS = 8
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a list, shaped for the ``pagination`` macro."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 def page_of_list(items: Sequence, page: int, per_page: int = PER_PAGE) -> Page:
     """Slice an in-memory list (a preview's members) into a page; out-of-range pages clamp to the last."""
-    pages = max(1, math.ceil(len(items) / per_page))
-    page = min(max(1, page), pages)
-    return Page(list(items[(page - 1) * per_page: page * per_page]), page, per_page, len(items))
+    return paging.page_of_list(items, page, per_page)
 
 
 def page_of_select(query: Select, page: int, per_page: int = PER_PAGE) -> Page:
     """Run a multi-entity select one page at a time (COUNT, then LIMIT/OFFSET)."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
+    page = paging.clamp(page, total, per_page)
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(rows, page, per_page, total)
 
