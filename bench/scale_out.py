@@ -115,24 +115,9 @@ def cluster_env(db_url: str, redis_url: str, prefix: str, instance: Path) -> dic
 
 def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     """``gunicorn -c gunicorn.conf.py`` as production runs it, on a free loopback port; returns when /readyz is 200."""
-    port = support.free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "wsgi:app"]
-    handle = open(log, "wb")  # noqa: SIM115 - handed to the process
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
-                            env={**env, "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=3) as resp:  # noqa: S310 - loopback server
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"gunicorn did not become ready:\n{log.read_text(errors='replace')[-3000:]}")
+    server = support.start_gunicorn({**env, "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}, log,
+                                    options=("-c", str(ROOT / "gunicorn.conf.py")), ready_path="/readyz", timeout=90)
+    return server.proc, server.url
 
 
 def start_cluster(workdir: Path, env: dict[str, str]) -> Cluster:

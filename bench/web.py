@@ -196,25 +196,10 @@ def analyze(db_url: str) -> None:
 
 
 def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    """gunicorn with the project's gunicorn.conf.py, bound to loopback on a free port."""
-    port = support.free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
-           "--max-requests", "0", "wsgi:app"]
-    log = open(log_path, "wb")  # noqa: SIM115 - handed to the process
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("gunicorn exited early:\n" + log_path.read_text(errors="replace")[-4000:])
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:  # noqa: S310 - loopback
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("gunicorn did not answer:\n" + log_path.read_text(errors="replace")[-4000:])
+    """gunicorn with the project's gunicorn.conf.py, bound to loopback on a free port (no worker recycling)."""
+    server = support.start_gunicorn(env, log_path, options=("-c", str(ROOT / "gunicorn.conf.py"),
+                                                            "--max-requests", "0"))
+    return server.proc, server.url
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

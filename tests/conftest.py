@@ -16,7 +16,7 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="coop-tests-"))
 os.environ.setdefault("INSTANCE_PATH", str(_SESSION_DIR / "instance"))
 
 import support  # noqa: E402
-from support import TEST_PASSWORD, IsolatedClient, fresh_database_url  # noqa: E402
+from support import TEST_PASSWORD  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,25 +49,8 @@ def database_template(session_dir):
 
 @pytest.fixture
 def app(database_template, broker_urls, tmp_path):
-    from marketplace import create_app
-    from marketplace.extensions import db as _db
-
-    broker, results = broker_urls
-    url = fresh_database_url(database_template, tmp_path)
-    app = create_app("testing", {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "WTF_CSRF_ENABLED": True,
-        "SERVER_NAME": "localhost",
-    })
-    app.test_client_class = IsolatedClient
-    app.config["CELERY"].update(broker_url=broker, result_backend=results)
-    app.extensions["celery"].conf.update(broker_url=broker, result_backend=results)
-    with app.app_context():
+    with support.app_under_test(database_template, broker_urls, tmp_path) as app:
         yield app
-        _db.session.remove()
-        if database_template[0] == "postgresql":
-            support.truncate_all(_db.engine)
-        _db.engine.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -180,28 +180,57 @@ def run_flask(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def start_gunicorn(env: dict[str, str], log_path: Path, *, workers: int = 2, threads: int = 4) -> _Server:
-    """gunicorn serving wsgi:app on a free port; returns once /healthz answers."""
+TEST_GUNICORN_OPTIONS = ("-w", "2", "--threads", "4", "--access-logfile", "-", "--error-logfile", "-")
+
+
+def start_gunicorn(env: dict[str, str], log_path: Path, *, options=TEST_GUNICORN_OPTIONS, ready_path: str = "/healthz",
+                   timeout: float = 60) -> _Server:
+    """gunicorn serving wsgi:app on a free loopback port with ``options`` (the tests' 2 x 4 by default; the
+    benchmarks pass ``-c gunicorn.conf.py`` to run as production does); returns once ``ready_path`` answers 200."""
     import urllib.request
 
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-           "--access-logfile", "-", "--error-logfile", "-", "wsgi:app"]
+    cmd = [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}", "wsgi:app"]
     log = open(log_path, "wb")  # noqa: SIM115 - handed to the process
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("gunicorn exited early:\n" + log_path.read_text(errors="replace")[-4000:])
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:  # noqa: S310 - local test server
+            with urllib.request.urlopen(url + ready_path, timeout=3) as resp:  # noqa: S310 - local test server
                 if resp.status == 200:
                     return _Server(proc, url)
         except OSError:
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("gunicorn did not answer:\n" + log_path.read_text(errors="replace")[-4000:])
+
+
+@contextmanager
+def app_under_test(database_template, broker_urls, tmp_path: Path, **config):
+    """The app under test on a fresh copy of the migrated database and the session's broker, inside an app
+    context; ``config`` adds to the testing settings. Cleans the database (PostgreSQL) afterwards."""
+    from marketplace import create_app
+    from marketplace.extensions import db as _db
+
+    broker, results = broker_urls
+    app = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": fresh_database_url(database_template, tmp_path),
+        "WTF_CSRF_ENABLED": True,
+        "SERVER_NAME": "localhost",
+        **config,
+    })
+    app.test_client_class = IsolatedClient
+    app.config["CELERY"].update(broker_url=broker, result_backend=results)
+    app.extensions["celery"].conf.update(broker_url=broker, result_backend=results)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        if database_template[0] == "postgresql":
+            truncate_all(_db.engine)
+        _db.engine.dispose()
 
 
 def fresh_database_url(database_template, tmp_path: Path) -> str:

@@ -41,30 +41,14 @@ def limit_storage() -> tuple[str, dict, str | None]:
 def app(database_template, broker_urls, tmp_path, password_hash):
     """The suite's ``app`` with rate limits on. ``password_hash`` is built first: building another app
     (as that fixture does) re-initialises the one shared limiter with its own settings."""
-    from marketplace import create_app
-    from marketplace.extensions import db as _db
     from marketplace.extensions import limiter
-    from support import IsolatedClient, fresh_database_url
 
     storage, options, prefix = limit_storage()
-    broker, results = broker_urls
-    app = create_app("testing", {
-        "SQLALCHEMY_DATABASE_URI": fresh_database_url(database_template, tmp_path),
-        "WTF_CSRF_ENABLED": True, "SERVER_NAME": "localhost",
-        "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_STORAGE_OPTIONS": options,
-        **LIMITS,
-    })
-    # A store marked unreachable by an earlier test would otherwise stay so for this app too.
-    limiter._storage_dead = False
-    app.test_client_class = IsolatedClient
-    app.config["CELERY"].update(broker_url=broker, result_backend=results)
-    app.extensions["celery"].conf.update(broker_url=broker, result_backend=results)
-    with app.app_context():
+    with support.app_under_test(database_template, broker_urls, tmp_path, RATELIMIT_ENABLED=True,
+                          RATELIMIT_STORAGE_URI=storage, RATELIMIT_STORAGE_OPTIONS=options, **LIMITS) as app:
+        # A store marked unreachable by an earlier test would otherwise stay so for this app too.
+        limiter._storage_dead = False
         yield app
-        _db.session.remove()
-        if database_template[0] == "postgresql":
-            support.truncate_all(_db.engine)
-        _db.engine.dispose()
     if prefix:
         import redis
 
