@@ -20,6 +20,10 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         require(False, "the playwright package is not installed")
+    from playwright.sync_api import expect
+
+    # The CI machine is shared: give assertions the same patience as actions.
+    expect.set_options(timeout=15000)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
         yield browser

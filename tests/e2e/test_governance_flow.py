@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from e2e_helpers import log_in, screenshot
@@ -96,7 +97,7 @@ def test_members_vote_a_lower_fee_and_the_next_booking_is_charged_it(page, brows
     log_in(page, "member@demo.coop")
     page.locator(".nav-menu > summary", has_text="Co-op").click()
     page.get_by_role("link", name="Votes and decisions").click()
-    assert page.get_by_role("heading", name="My membership").is_visible()
+    expect(page.get_by_role("heading", name="My membership")).to_be_visible()
     screenshot(page, "governance-home")
     page.get_by_role("link", name="Table a proposal").click()
     page.get_by_role("link", name="Propose: change of the co-op fee").click()
@@ -125,7 +126,7 @@ def test_members_vote_a_lower_fee_and_the_next_booking_is_charged_it(page, brows
     _other_members_vote_for(live_server, proposal_id, {"member@demo.coop", WORKER})
     assert _close_at_end_of_window(live_server, proposal_id) == "passed"
     page.reload()
-    assert page.get_by_text("Passed", exact=True).first.is_visible()
+    expect(page.get_by_text("Passed", exact=True).first).to_be_visible()
     assert f"Fee 3.5% (deducted) from {today}" in page.content()
     screenshot(page, "governance-fee-passed")
 

@@ -84,8 +84,8 @@ def test_post_offer_accept_work_confirm_and_review(page, browser, live_server):
     page.wait_for_url("**/jobs/*")
     job_id = int(page.url.rstrip("/").rsplit("/", 1)[-1])
     assert page.get_by_role("heading", level=1).inner_text().startswith(title)
-    assert page.get_by_role("heading", name="Offers sent").is_visible()
-    assert page.get_by_role("heading", name="Matched workers").is_visible()
+    expect(page.get_by_role("heading", name="Offers sent")).to_be_visible()
+    expect(page.get_by_role("heading", name="Matched workers")).to_be_visible()
     screenshot(page, "flow-02-job-page-with-matches")
     assert job_status(live_server.app, job_id) == "offered"
 
@@ -105,7 +105,7 @@ def test_post_offer_accept_work_confirm_and_review(page, browser, live_server):
         screenshot(worker, "flow-03-worker-offers")
         card.get_by_role("button", name="Accept").click()
         worker.wait_for_url(f"**/gigs/{job_id}")
-        assert worker.get_by_text("4021 Telegraph Avenue, Apt 3").is_visible()
+        expect(worker.get_by_text("4021 Telegraph Avenue, Apt 3")).to_be_visible()
         screenshot(worker, "flow-04-worker-gig-accepted")
 
         # The worker starts the gig, then completes it with the hours worked.
@@ -120,7 +120,7 @@ def test_post_offer_accept_work_confirm_and_review(page, browser, live_server):
 
         # The client confirms the hours from the job page.
         page.goto(f"/jobs/{job_id}")
-        assert page.get_by_text("2 h 15 min").first.is_visible()
+        expect(page.get_by_text("2 h 15 min").first).to_be_visible()
         screenshot(page, "flow-06-client-confirms")
         page.get_by_role("button", name="Confirm the hours").click()
         page.get_by_role("status").filter(has_text="the gig is confirmed").wait_for()
@@ -134,7 +134,7 @@ def test_post_offer_accept_work_confirm_and_review(page, browser, live_server):
         page.get_by_role("button", name="Submit my review").click()
         page.get_by_text("hidden until the other side").wait_for()
         worker.goto(f"/gigs/{job_id}")
-        assert worker.get_by_text("Spotless work").count() == 0
+        expect(worker.get_by_text("Spotless work")).to_have_count(0)
         worker.get_by_label("★★★★ Good").check()
         worker.get_by_label("Your review").fill("Clear instructions and a warm welcome.")
         worker.get_by_role("button", name="Submit my review").click()

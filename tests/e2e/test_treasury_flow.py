@@ -13,6 +13,7 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from treasury_helpers import confirmed_gig
 
@@ -113,9 +114,9 @@ def test_treasurer_previews_admin_approves_treasurer_runs_member_reads_notice(br
     treasurer.get_by_role("link", name=period_name).click()
     screenshot(treasurer, "treasury-period")
     treasurer.get_by_role("link", name="Preview the dividend").click()
-    assert treasurer.get_by_role("heading", name=f"Dividend preview · {period_name}").is_visible()
+    expect(treasurer.get_by_role("heading", name=f"Dividend preview · {period_name}")).to_be_visible()
     assert treasurer.locator("table").get_by_text("#").count() >= len(MEMBERS)
-    assert treasurer.locator("svg.chart-donut").is_visible()
+    expect(treasurer.locator("svg.chart-donut")).to_be_visible()
     preview_url = treasurer.url
     screenshot(treasurer, "treasury-preview")
 
@@ -123,19 +124,19 @@ def test_treasurer_previews_admin_approves_treasurer_runs_member_reads_notice(br
     log_in(admin, "admin@demo.coop")
     admin.goto(preview_url)
     admin.get_by_role("button", name="Approve the run").click()
-    assert admin.get_by_text("The dividend run is approved").is_visible()
+    expect(admin.get_by_text("The dividend run is approved")).to_be_visible()
 
     treasurer.goto(preview_url)
     treasurer.get_by_role("button", name="Run the dividend").click()
     treasurer.wait_for_url("**/treasury/dividends/runs/*")
     progress = treasurer.locator("[data-poll-url] progress")
-    assert progress.is_visible()
+    expect(progress).to_be_visible()
     assert "queued" in treasurer.locator("[data-progress-text]").inner_text()
     screenshot(treasurer, "treasury-run-queued")
 
     live_server.start_worker()  # the worker picks the run up; app.js reloads the page when it is done
     treasurer.get_by_role("link", name="Download allocations (CSV)").wait_for(timeout=60000)
-    assert treasurer.locator("h1 .badge-completed").is_visible()
+    expect(treasurer.locator("h1 .badge-completed")).to_be_visible()
     screenshot(treasurer, "treasury-run-completed")
 
     with treasurer.expect_download() as download:
@@ -154,15 +155,15 @@ def test_treasurer_previews_admin_approves_treasurer_runs_member_reads_notice(br
     member.locator(".nav-menu > summary", has_text="Co-op").click()
     member.get_by_role("link", name="My membership and dividends").click()
     row = member.locator("tr", has_text=period_name)
-    assert row.is_visible()
+    expect(row).to_be_visible()
     screenshot(member, "member-home")
     row.get_by_role("link", name="View").click()
-    assert member.get_by_role("heading", name="Qualified written notice of allocation").is_visible()
-    assert member.get_by_text(period_name).first.is_visible()
+    expect(member.get_by_role("heading", name="Qualified written notice of allocation")).to_be_visible()
+    expect(member.get_by_text(period_name).first).to_be_visible()
     screenshot(member, "member-notice")
     member.get_by_role("link", name="Capital account").click()
-    assert member.get_by_role("heading", name="My capital account").is_visible()
-    assert member.get_by_text("Retained allocation credited").first.is_visible()
+    expect(member.get_by_role("heading", name="My capital account")).to_be_visible()
+    expect(member.get_by_text("Retained allocation credited").first).to_be_visible()
     screenshot(member, "member-capital")
 
     for page in (treasurer, admin, member):
