@@ -9,6 +9,7 @@ Co-op decisions (fee rate, allocation policy, offer fan-out) are database rows, 
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +33,26 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(SystemExit):
+    """A setting in the environment that cannot be used: the process stops with the reason and exit code 2."""
+
+    def __init__(self, message: str):
+        sys.stderr.write(f"configuration error: {message}\n")
+        super().__init__(2)
+
+
+def _env_number(name: str, default: str, kind: type = int, minimum: float = 0):
+    value = os.environ.get(name, default)
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        unit = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {unit} of at least {minimum}, not {value!r}")
+    return number
 
 
 def _celery_settings(redis_url: str | None, instance_dir: Path) -> dict:
@@ -85,7 +106,7 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # How many proxies (load balancer, nginx) stand in front of the app and append to X-Forwarded-For. Per-address
     # limits and the audit log need the client's address: 0 (direct) trusts no forwarded header at all.
-    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+    TRUSTED_PROXY_COUNT = _env_number("TRUSTED_PROXY_COUNT", "0")
     # If the limit store (Redis) is unreachable, each process keeps counting in its own memory instead of
     # failing the request; the limits come back to shared counting once the store answers again.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -93,9 +114,16 @@ class Config:
     RATELIMIT_API_TOKEN = os.environ.get("RATELIMIT_API_TOKEN", "10/minute;50/hour")  # token requests per address
     RATELIMIT_API_TOKEN_EMAIL = os.environ.get("RATELIMIT_API_TOKEN_EMAIL", "5/minute;20/hour")  # wrong passwords
     RATELIMIT_JOB_POSTING = os.environ.get("RATELIMIT_JOB_POSTING", "20/hour;100/day")  # jobs per client, web + API
+    # Rendered copies of the busiest signed-in pages (marketplace/page_cache.py). The store holds the table
+    # versions every process checks before serving a copy: Redis shared by all web and worker processes, or
+    # ``memory://`` for a single process. Empty turns the cache off (the default without Redis).
+    PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL", REDIS_URL or "")
+    PAGE_CACHE_KEY = os.environ.get("PAGE_CACHE_KEY", "marketplace:page-cache:versions")
+    PAGE_CACHE_TTL = _env_number("PAGE_CACHE_TTL", "30", kind=float, minimum=0)  # seconds a copy may live at most
+    PAGE_CACHE_MAX_ENTRIES = _env_number("PAGE_CACHE_MAX_ENTRIES", "2000", minimum=1)  # copies per process
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_PORT = _env_number("MAIL_PORT", "587", minimum=1)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
@@ -132,6 +160,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - test suite only
     RATELIMIT_ENABLED = False
     SERVER_NAME = None
+    # Off unless a test (or the process it starts) asks for it: REDIS_URL alone does not turn it on here.
+    PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL", "")
 
 
 class ProductionConfig(Config):

@@ -56,6 +56,11 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     register_web(app)
     register_api(app)
     register_cli(app)
+
+    from marketplace import page_cache
+
+    with app.app_context():
+        page_cache.init_app(app, db.engine)  # after register_web: its hooks see the request id and the session
     return app
 
 

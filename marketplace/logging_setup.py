@@ -21,7 +21,7 @@ class ContextFilter(logging.Filter):
         if has_request_context():
             record.request_id = g.get("request_id", "-")
             user = g.get("_login_user") or g.get("api_user")
-            record.user_id = getattr(user, "id", None) or "-"
+            record.user_id = getattr(user, "id", None) or g.get("page_cache_user_id") or "-"
         record.task_id = _current_task_id() or "-"
         return True
 

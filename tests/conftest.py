@@ -172,7 +172,10 @@ def live_server(database_template, broker_urls, tmp_path_factory):
         db_url = support.create_postgres_database(support.postgres_url())
         support.migrate_database(db_url)
     broker, results = broker_urls
-    env = support.process_env(db_url, broker, results, tmp / "instance")
+    # With Redis, the browser flows run with the rendered-page cache on, as production does.
+    cache = {"PAGE_CACHE_URL": broker, "PAGE_CACHE_KEY": f"test:page-cache:{tmp.name}"} \
+        if broker.startswith("redis") else {}
+    env = support.process_env(db_url, broker, results, tmp / "instance", **cache)
     support.run_flask(env, "seed-demo")
     server = support.start_gunicorn(env, tmp / "gunicorn.log")
     worker = support.start_celery_worker(env, tmp / "worker.log")

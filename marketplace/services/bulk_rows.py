@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 
+from marketplace import page_cache
 from marketplace.extensions import db
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -83,6 +84,7 @@ def write_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> 
         cursor = connection.connection.driver_connection.cursor()
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             copy.write(payload.encode("utf-8"))
+        page_cache.note_write(connection, table)  # the driver's own cursor bypasses the statement watcher
     else:
         marks = ", ".join("?" for _ in columns)
         # Table and column names were checked against the schema; values travel as parameters.

@@ -57,6 +57,11 @@ def offered_worker_email(app, job_id: int) -> str:
         return db.session.get(User, worker_id).email
 
 
+def open_request_count(page) -> int:
+    caption = page.locator("table caption").inner_text()
+    return int(re.match(r"(\d+) open request", caption).group(1))
+
+
 def job_status(app, job_id: int) -> str:
     from marketplace.extensions import db
 
@@ -98,6 +103,11 @@ def test_post_offer_accept_work_confirm_and_review(page, browser, live_server):
     worker.on("console", lambda msg: worker_errors.append(msg.text) if msg.type == "error" else None)
     try:
         log_in(worker, email)
+        # Open requests near the worker include this one; the second view may come from the page cache.
+        worker.goto("/work/requests")
+        open_before = open_request_count(worker)
+        worker.reload()
+        assert open_request_count(worker) == open_before
         worker.get_by_role("link", name="My work", exact=True).first.click()
         card = worker.locator("article.card", has_text=title)
         # The server writes the deadline ("by Thu 26 Nov, 09:43"); app.js turns it into the time left once it runs.
@@ -107,6 +117,10 @@ def test_post_offer_accept_work_confirm_and_review(page, browser, live_server):
         worker.wait_for_url(f"**/gigs/{job_id}")
         expect(worker.get_by_text("4021 Telegraph Avenue, Apt 3")).to_be_visible()
         screenshot(worker, "flow-04-worker-gig-accepted")
+        # Taken, it leaves the open requests at once, whichever server process stored the earlier page.
+        worker.goto("/work/requests")
+        assert open_request_count(worker) == open_before - 1
+        worker.goto(f"/gigs/{job_id}")
 
         # The worker starts the gig, then completes it with the hours worked.
         worker.get_by_role("button", name="Start the gig").click()

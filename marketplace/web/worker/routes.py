@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
+from marketplace import page_cache
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.extensions import db, login_manager
 from marketplace.models import ServiceCategory
@@ -104,6 +105,7 @@ def decline(job_id: int):
 
 
 @bp.route("/requests")
+@page_cache.cacheable
 def open_requests():
     page = max(1, request.args.get("page", 1, type=int))
     found = jobs.open_requests_for_worker(current_user.id, page)

@@ -1,0 +1,59 @@
+"""Which tables a SQL statement reads and writes, as the page cache's statement watcher sees them."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.page_cache import EVERYTHING, Entry, MemoryVersions, PageCache, statement_tables
+
+
+@pytest.mark.parametrize(("statement", "reads", "writes"), [
+    ("SELECT jobs.id FROM jobs JOIN service_categories ON x WHERE y", {"jobs", "service_categories"}, set()),
+    ('SELECT "user".id FROM "user" LEFT OUTER JOIN "public"."roles" AS r ON 1', {"user", "roles"}, set()),
+    ("SELECT count(*) FROM (SELECT id FROM notifications) AS anon_1", {"notifications"}, set()),
+    ("SELECT id FROM jobs WHERE id = 1 FOR UPDATE", {"jobs"}, set()),
+    ("  select 1", set(), set()),
+    ("INSERT INTO jobs (title) VALUES (?)", set(), {"jobs"}),
+    ('UPDATE "offers" SET status=%(s)s WHERE id IN (SELECT id FROM jobs)', {"jobs"}, {"offers"}),
+    ("DELETE FROM user_roles WHERE user_id = 1", {"user_roles"}, {"user_roles"}),
+    ("INSERT INTO settings (k, v) VALUES (1, 2) ON CONFLICT (k) DO UPDATE SET v = excluded.v", set(),
+     {"settings", "set"}),
+    ("WITH moved AS (UPDATE jobs SET status='x' RETURNING id) SELECT id FROM moved", {"moved"}, {"jobs"}),
+    ("REPLACE INTO settings VALUES (1)", set(), {"settings"}),
+    ("TRUNCATE jobs, offers RESTART IDENTITY", set(), {EVERYTHING}),
+    ("ALTER TABLE jobs ADD COLUMN x int", set(), {EVERYTHING}),
+    ("COPY ledger_postings (a) FROM STDIN", set(), {EVERYTHING}),
+    ("SAVEPOINT sa_savepoint_1", set(), set()),
+    ("RELEASE SAVEPOINT sa_savepoint_1", set(), set()),
+    ("PRAGMA foreign_keys=ON", set(), set()),
+])
+def test_statement_tables(statement, reads, writes):
+    assert statement_tables(statement) == (reads, writes)
+
+
+def test_an_entry_is_current_only_while_every_table_it_read_keeps_its_version_and_the_ttl_holds():
+    entry = Entry(stored_at=100.0, depends_on=(("*", 0), ("jobs", 3)), body=b"", content_type="text/html",
+                  user_id=1)
+    assert entry.current({"jobs": 3, "offers": 9}, now=110.0, ttl=30)
+    assert not entry.current({"jobs": 4}, now=110.0, ttl=30)
+    assert not entry.current({"jobs": 3, "*": 1}, now=110.0, ttl=30)
+    assert not entry.current({"jobs": 3}, now=130.0, ttl=30)
+
+
+def test_the_cache_keeps_at_most_max_entries_dropping_the_least_recently_used():
+    cache = PageCache(MemoryVersions(), ttl=60, max_entries=2)
+
+    def entry(body: bytes) -> Entry:
+        import time
+
+        return Entry(time.monotonic(), (("*", 0),), body, "text/html", None)
+
+    cache.put(("a",), entry(b"a"))
+    cache.put(("b",), entry(b"b"))
+    assert cache.get(("a",), {}) is not None  # "a" is now the most recently used
+    cache.put(("c",), entry(b"c"))
+    assert len(cache) == 2
+    assert cache.get(("b",), {}) is None
+    assert cache.get(("a",), {}).body == b"a" and cache.get(("c",), {}).body == b"c"
+    cache.store.bump({"*"})
+    assert cache.get(("a",), cache.versions()) is None and len(cache) == 1
