@@ -97,6 +97,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--worker", default=DEFAULT_WORKER, help="the demo worker who browses")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn processes (default: gunicorn.conf.py)")
     parser.add_argument("--threads", type=int, default=None, help="threads per process (default: gunicorn.conf.py)")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="turn the rendered-page cache off (PAGE_CACHE_URL empty) to measure pages rendered "
+                             "on every request")
     parser.add_argument("--keep", action="store_true", help="leave the database and server log in place")
     args = parser.parse_args(argv)
     if min(args.duration, args.rounds, args.connections, args.wrk_threads) < 1 or args.open_jobs < 0:
@@ -127,6 +130,8 @@ def app_env(db_url: str, redis_url: str, instance: Path, args) -> dict[str, str]
         env["WEB_CONCURRENCY"] = str(args.workers)
     if args.threads:
         env["WEB_THREADS"] = str(args.threads)
+    if args.no_page_cache:
+        env["PAGE_CACHE_URL"] = ""
     return env
 
 
@@ -207,10 +212,16 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+USER_AGENT = "coop-bench/1.0 (wrk)"
+
+
 def sign_in(base: str, email: str) -> tuple[str, str]:
     """Log in through the form (CSRF token from the page) and get an API token; returns (Cookie header, token)."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    # One browser: the login and every measured request send the same User-Agent, or Flask-Login's session
+    # protection would see another browser on each request and rewrite the session cookie every time.
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     with opener.open(base + "/login", timeout=10) as resp:
         page = resp.read().decode()
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -223,6 +234,10 @@ def sign_in(base: str, email: str) -> tuple[str, str]:
     except urllib.error.HTTPError as exc:
         if exc.code != 302:
             raise RuntimeError(f"login answered {exc.code}") from exc
+    # A browser follows the redirect and reads the welcome message there; the cookie wrk sends must not carry
+    # that unread message, or every measured page would show it (and no page with a message is cached).
+    with opener.open(base + "/dashboard", timeout=30) as resp:
+        resp.read()
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     if "session=" not in cookie:
         raise RuntimeError("no session cookie after login")
@@ -237,10 +252,23 @@ def sign_in(base: str, email: str) -> tuple[str, str]:
 def fetch(url: str, headers: dict[str, str]) -> tuple[int, str]:
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        with opener.open(urllib.request.Request(url, headers=headers), timeout=30) as resp:
+        with opener.open(urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers}),
+                         timeout=30) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")
+
+
+def page_cache_state(base: str, cookie: str) -> str:
+    """What the X-Page-Cache header of a repeated view of the list says (``hit`` once a copy is stored)."""
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(base + "/work/requests", headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    states = []
+    for _ in range(3):
+        with opener.open(request, timeout=30) as resp:
+            resp.read()
+            states.append(resp.headers.get("X-Page-Cache", "absent"))
+    return ", ".join(states)
 
 
 def check_targets(base: str, cookie: str, token: str, expect_open: int) -> list[tuple[str, str, dict[str, str]]]:
@@ -252,7 +280,8 @@ def check_targets(base: str, cookie: str, token: str, expect_open: int) -> list[
     status, body = fetch(base + "/work/requests", web)
     rows = re.findall(r'href="/gigs/(\d+)"', body)
     total = re.search(r"<caption>(\d+) open request", body)
-    if status != 200 or len(rows) != 20 or not total or int(total.group(1)) < expect_open:
+    if status != 200 or len(rows) != 20 or not total or int(total.group(1)) < expect_open \
+            or 'class="flash' in body:
         raise RuntimeError(f"/work/requests: status {status}, {len(rows)} rows, caption {total and total.group(0)}")
     job_id = int(rows[0])
     api = {"Authorization": f"Bearer {token}"}
@@ -270,7 +299,7 @@ def check_targets(base: str, cookie: str, token: str, expect_open: int) -> list[
 
 def run_wrk(url: str, headers: dict[str, str], script: Path, args, duration: int) -> dict:
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration}s", "--latency", "-s", str(script)]
-    for name, value in headers.items():
+    for name, value in {"User-Agent": USER_AGENT, **headers}.items():
         cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     line = next((ln for ln in out.splitlines() if ln.startswith("WRK_JSON ")), None)
@@ -357,6 +386,9 @@ def main(argv=None) -> int:
         threads = env.get("WEB_THREADS") or "4"
         print(f"gunicorn: {workers} workers × {threads} threads (gthread); wrk -t{args.wrk_threads} "
               f"-c{args.connections} -d{args.duration}s --latency, {args.rounds} rounds")
+        print("rendered-page cache: " + ("off (--no-page-cache)" if args.no_page_cache
+                                          else f"on (PAGE_CACHE_URL = REDIS_URL), list answered with X-Page-Cache: "
+                                               f"{page_cache_state(base, cookie)}"))
         results = measure(base, targets, args)
         table, ok = summarise(targets, results)
         print()

@@ -59,8 +59,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     from marketplace import page_cache
 
-    with app.app_context():
-        page_cache.init_app(app, db.engine)  # after register_web: its hooks see the request id and the session
+    with app.app_context():  # after register_web: the cache's hooks run after the request id is assigned
+        page_cache.init_app(app, db.engine, db.metadata)
     return app
 
 

@@ -11,9 +11,10 @@ How a stale page is ruled out:
   page renders, the tables its SELECTs read are recorded: the login session and roles behind ``current_user``,
   the page's own data, the unread-notifications count in the navigation, co-op settings. Those tables are the
   page's dependencies, found from what it really read rather than from a list someone must keep up to date.
-- Every INSERT, UPDATE or DELETE marks its table as written on that database connection; when the transaction
-  has committed and the connection goes back to the pool, each written table's version is raised in a shared
-  store (a Redis hash in production, so every gunicorn worker, Celery worker and machine sees the same versions).
+- Every INSERT, UPDATE or DELETE marks its table as written on that database connection, with the tables the
+  foreign keys' ON DELETE / ON UPDATE actions reach from it; when the transaction has committed and the
+  connection goes back to the pool, each written table's version is raised in a shared store (a Redis hash in
+  production, so every gunicorn worker, Celery worker and machine sees the same versions).
   Statements the watcher cannot read (DDL, TRUNCATE, COPY through ``note_write``…) raise the version ``*``, on
   which every page depends.
 - A page is stored with the versions of its tables as they were *before* its first query, so a write that
@@ -207,7 +208,28 @@ def make_store(url: str, key: str):
     raise ValueError(f"PAGE_CACHE_URL must be redis://…, rediss://…, unix://… or memory://, not {url!r}")
 
 
-def init_app(app: Flask, engine) -> PageCache | None:
+def cascades(metadata, action: str = "ondelete") -> dict[str, frozenset[str]]:
+    """For each table, the tables the database itself changes when rows are deleted from it (``ondelete``) or their
+    keys updated (``onupdate``): foreign keys with such an action (CASCADE, SET NULL…), followed transitively."""
+    direct: dict[str, set[str]] = {}
+    for table in metadata.tables.values():
+        for fk in table.foreign_keys:
+            if getattr(fk, action):
+                direct.setdefault(fk.column.table.name, set()).add(table.name)
+    closed: dict[str, frozenset[str]] = {}
+    for parent in direct:
+        seen: set[str] = set()
+        todo = list(direct[parent])
+        while todo:
+            child = todo.pop()
+            if child not in seen:
+                seen.add(child)
+                todo.extend(direct.get(child, ()))
+        closed[parent] = frozenset(seen)
+    return closed
+
+
+def init_app(app: Flask, engine, metadata) -> PageCache | None:
     url = app.config.get("PAGE_CACHE_URL") or ""
     if not url:
         app.extensions["page_cache"] = None
@@ -215,16 +237,22 @@ def init_app(app: Flask, engine) -> PageCache | None:
     cache = PageCache(make_store(url, app.config["PAGE_CACHE_KEY"]),
                       ttl=float(app.config["PAGE_CACHE_TTL"]), max_entries=int(app.config["PAGE_CACHE_MAX_ENTRIES"]))
     app.extensions["page_cache"] = cache
-    _watch_engine(engine, cache)
+    _watch_engine(engine, cache, {"DELETE": cascades(metadata, "ondelete"), "UPDATE": cascades(metadata, "onupdate")})
     _register_requests(app, cache)
     return cache
 
 
-def _watch_engine(engine, cache: PageCache) -> None:
+def _watch_engine(engine, cache: PageCache, cascade: dict[str, dict[str, frozenset[str]]]) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def watch_statement(conn, cursor, statement, parameters, context, executemany):
         reads, written = statement_tables(statement)
         if written:
+            # Rows the database deletes or updates on its own through foreign-key actions change too.
+            verb = statement.lstrip()[:6].upper()
+            actions = (verb,) if verb in cascade else tuple(cascade) if verb.startswith("WITH") else ()
+            for action in actions:
+                for table in list(written):
+                    written |= cascade[action].get(table, frozenset())
             conn.info.setdefault(_WRITTEN, set()).update(written)
         if reads:
             rendering = _rendering()
@@ -259,6 +287,16 @@ def _rendering() -> Rendering | None:
     return g.get("_page_cache_rendering") if has_request_context() else None
 
 
+def _session_protection_passes(app: Flask) -> bool:
+    """Flask-Login's "basic" session protection, which a served copy skips: a session used from another address or
+    browser than it was created in is marked non-fresh on its first such request. Serve a copy only when that
+    check would change nothing: the identifier matches, or the session is non-fresh already."""
+    manager = getattr(app, "login_manager", None)
+    if manager is None or not manager.session_protection:
+        return True
+    return session.get("_fresh") is False or session.get("_id") == manager._session_identifier_generator()
+
+
 def _register_requests(app: Flask, cache: PageCache) -> None:
     @app.before_request
     def serve_stored_page():
@@ -268,7 +306,7 @@ def _register_requests(app: Flask, cache: PageCache) -> None:
         if not getattr(view, "page_cacheable", False):
             return None
         sid = session.get("_user_id")
-        if not sid or "_flashes" in session:
+        if not sid or "_flashes" in session or not _session_protection_passes(app):
             return None
         versions = cache.versions()
         if versions is None:

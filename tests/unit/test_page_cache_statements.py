@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketplace.page_cache import EVERYTHING, Entry, MemoryVersions, PageCache, statement_tables
+from marketplace.page_cache import EVERYTHING, Entry, MemoryVersions, PageCache, cascades, statement_tables
 
 
 @pytest.mark.parametrize(("statement", "reads", "writes"), [
@@ -57,3 +57,20 @@ def test_the_cache_keeps_at_most_max_entries_dropping_the_least_recently_used():
     assert cache.get(("a",), {}).body == b"a" and cache.get(("c",), {}).body == b"c"
     cache.store.bump({"*"})
     assert cache.get(("a",), cache.versions()) is None and len(cache) == 1
+
+
+def test_foreign_key_actions_reach_every_table_the_database_changes_on_its_own():
+    from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
+
+    metadata = MetaData()
+    Table("users", metadata, Column("id", Integer, primary_key=True))
+    Table("profiles", metadata, Column("id", Integer, primary_key=True),
+          Column("user_id", ForeignKey("users.id", ondelete="CASCADE")))
+    Table("services", metadata, Column("id", Integer, primary_key=True),
+          Column("profile_id", ForeignKey("profiles.id", ondelete="SET NULL")))
+    Table("audit", metadata, Column("id", Integer, primary_key=True), Column("user_id", ForeignKey("users.id")))
+    Table("keys", metadata, Column("id", Integer, primary_key=True),
+          Column("user_id", ForeignKey("users.id", onupdate="CASCADE")))
+    assert cascades(metadata) == {"users": {"profiles", "services"}, "profiles": {"services"}}
+    assert cascades(metadata, "onupdate") == {"users": {"keys"}}
+

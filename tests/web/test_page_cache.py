@@ -209,3 +209,27 @@ def test_an_unreachable_version_store_renders_every_page(database_template, brok
         give_profile(user, neighbourhood="Elmhurst")
         assert db.session.scalar(select(WorkerProfile.neighbourhood).where(WorkerProfile.user_id == user.id)) \
             == "Elmhurst"
+
+
+def test_a_delete_raises_the_versions_of_the_tables_its_foreign_keys_cascade_to(app, cache, worker):
+    before = cache.versions()
+    db.session.execute(text("DELETE FROM worker_profiles WHERE user_id = :id"), {"id": worker.id})
+    db.session.commit()
+    after = cache.versions()
+    for table in ("worker_profiles", "worker_services", "availability_windows"):
+        assert after.get(table, 0) == before.get(table, 0) + 1, table
+    assert after.get("users", 0) == before.get("users", 0)
+
+
+def test_a_session_seen_from_another_browser_goes_through_session_protection(app, client, login, cache, worker):
+    """Flask-Login marks such a session non-fresh on its first request; a copy must not skip that step."""
+    login(worker)
+    view(client, cache)
+    assert view(client, cache)[1]
+    other_browser = {"User-Agent": "Another browser/1.0"}
+    response = client.get(PAGE, headers=other_browser)
+    assert response.status_code == 200 and response.headers.get("X-Page-Cache") != "hit"
+    with client.session_transaction() as session:
+        assert session["_fresh"] is False
+    client.get(PAGE, headers=other_browser)
+    assert client.get(PAGE, headers=other_browser).headers["X-Page-Cache"] == "hit"
