@@ -47,6 +47,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -100,10 +101,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--no-page-cache", action="store_true",
                         help="turn the rendered-page cache off (PAGE_CACHE_URL empty) to measure pages rendered "
                              "on every request")
+    parser.add_argument("--posts-per-second", type=float, default=1.0,
+                        help="also measure the list while this many job requests a second are posted in the "
+                             "worker's area (writes that retire cached copies); 0 leaves that row out")
     parser.add_argument("--keep", action="store_true", help="leave the database and server log in place")
     args = parser.parse_args(argv)
     if min(args.duration, args.rounds, args.connections, args.wrk_threads) < 1 or args.open_jobs < 0:
         parser.error("--duration, --rounds, --connections and --wrk-threads must be positive")
+    if not 0 <= args.posts_per_second <= 50:
+        parser.error("--posts-per-second must be between 0 and 50")
     if not shutil.which("wrk"):
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
     return args
@@ -135,59 +141,107 @@ def app_env(db_url: str, redis_url: str, instance: Path, args) -> dict[str, str]
     return env
 
 
-def post_open_jobs(db_url: str, worker_email: str, count: int, seed: int = 11) -> dict:
-    """``count`` job requests through ``jobs.post_job`` in the worker's services, inside their area, over the next
-    eight weeks, by the demo clients; as many again in other services or beyond the area. Celery tasks the posts
-    enqueue go to an in-memory broker (no worker consumes them during the benchmark anyway)."""
-    from sqlalchemy import select
+class JobPoster:
+    """Posts job requests through ``jobs.post_job`` (offers and all) as the demo clients would: inside the worker's
+    services and area, or in other services or beyond it. Celery tasks the posts enqueue go to an in-memory broker
+    (no worker consumes them during the benchmark anyway). With ``page_cache_url`` its commits raise the page
+    cache's table versions as any process of the deployment does."""
 
-    from marketplace import create_app
-    from marketplace.extensions import db
-    from marketplace.models import ServiceCategory, User, UserRole, WorkerProfile
-    from marketplace.services import jobs
+    def __init__(self, db_url: str, worker_email: str, seed: int = 11, page_cache_url: str = ""):
+        from sqlalchemy import select
 
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": db_url, "CELERY": {
-        "broker_url": "memory://", "result_backend": "cache+memory://", "task_ignore_result": True}})
-    rng = random.Random(seed)
-    with app.app_context():
-        worker = db.session.scalar(select(User).where(User.email == worker_email))
-        profile = db.session.get(WorkerProfile, worker.id)
-        own = sorted(s.category.slug for s in profile.services)
-        floors = {c.slug: c.rate_floor_cents for c in db.session.scalars(select(ServiceCategory))
-                  if c.is_active}
-        others = sorted(set(floors) - set(own))
-        clients = list(db.session.scalars(
-            select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "client")
-            .order_by(User.id)))
-        home_lat, home_lng = profile.lat_e6 / 1e6, profile.lng_e6 / 1e6
-        cos_lat = math.cos(math.radians(home_lat))
-        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+        from marketplace import create_app
+        from marketplace.extensions import db
+        from marketplace.models import ServiceCategory, User, UserRole, WorkerProfile
 
-        def place(max_km: float, min_km: float = 0.0) -> tuple[float, float]:
-            distance = rng.uniform(min_km, max_km)
-            bearing = rng.uniform(0, 2 * math.pi)
-            return (home_lat + distance * math.cos(bearing) / 111.32,
-                    home_lng + distance * math.sin(bearing) / (111.32 * cos_lat))
+        self.app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": db_url, "PAGE_CACHE_URL": page_cache_url,
+                                          "CELERY": {"broker_url": "memory://", "result_backend": "cache+memory://",
+                                                     "task_ignore_result": True}})
+        self.rng = random.Random(seed)
+        self.count = 0
+        with self.app.app_context():
+            worker = db.session.scalar(select(User).where(User.email == worker_email))
+            profile = db.session.get(WorkerProfile, worker.id)
+            self.own = sorted(s.category.slug for s in profile.services)
+            self.floors = {c.slug: c.rate_floor_cents for c in db.session.scalars(select(ServiceCategory))
+                           if c.is_active}
+            self.others = sorted(set(self.floors) - set(self.own))
+            self.clients = list(db.session.scalars(
+                select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "client")
+                .order_by(User.id)))
+            self.home = (profile.lat_e6 / 1e6, profile.lng_e6 / 1e6)
+            self.radius_km = profile.radius_km
+            db.session.remove()
+        self.start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
 
-        posted = {"in_area": 0, "elsewhere": 0}
+    def _place(self, max_km: float, min_km: float = 0.0) -> tuple[float, float]:
+        distance = self.rng.uniform(min_km, max_km)
+        bearing = self.rng.uniform(0, 2 * math.pi)
+        lat, lng = self.home
+        return (lat + distance * math.cos(bearing) / 111.32,
+                lng + distance * math.sin(bearing) / (111.32 * math.cos(math.radians(lat))))
+
+    def post(self, inside: bool) -> None:
+        """One job, in an app context the caller holds."""
+        from marketplace.services import jobs
+
+        i = self.count
+        self.count += 1
+        if inside:
+            category, (lat, lng) = self.rng.choice(self.own), self._place(0.8 * self.radius_km)
+        elif self.others and i % 4 == 1:
+            category, (lat, lng) = self.rng.choice(self.others), self._place(0.8 * self.radius_km)
+        else:
+            category, (lat, lng) = self.rng.choice(self.own), self._place(self.radius_km + 20, self.radius_km + 3)
+        starts_at = self.start + timedelta(days=self.rng.randrange(56), hours=self.rng.randrange(8, 18))
+        cap = self.rng.choice([None, self.floors[category] * 2])
+        jobs.post_job(self.clients[i % len(self.clients)], category=category, title=f"{category.title()} job {i + 1}",
+                      description="Posted by the web benchmark.", lat=lat, lng=lng, starts_at=starts_at, hours="2",
+                      max_rate_cents=cap)
+
+    def close(self) -> None:
+        from marketplace.extensions import db
+
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def post_open_jobs(db_url: str, worker_email: str, count: int) -> dict:
+    """``count`` job requests in the worker's services and area over the next eight weeks, as many again elsewhere."""
+    poster = JobPoster(db_url, worker_email)
+    with poster.app.app_context():
         for i in range(2 * count):
-            inside = i % 2 == 0
-            if inside:
-                category, (lat, lng) = rng.choice(own), place(0.8 * profile.radius_km)
-            elif others and i % 4 == 1:
-                category, (lat, lng) = rng.choice(others), place(0.8 * profile.radius_km)
-            else:
-                category, (lat, lng) = rng.choice(own), place(profile.radius_km + 20, profile.radius_km + 3)
-            starts_at = start + timedelta(days=rng.randrange(56), hours=rng.randrange(8, 18))
-            cap = rng.choice([None, floors[category] * 2])
-            jobs.post_job(clients[i % len(clients)], category=category, title=f"{category.title()} job {i + 1}",
-                          description="Posted by the web benchmark.", lat=lat, lng=lng,
-                          starts_at=starts_at, hours="2",
-                          max_rate_cents=cap)
-            posted["in_area" if inside else "elsewhere"] += 1
-        db.session.remove()
-        db.engine.dispose()
-    return posted
+            poster.post(inside=i % 2 == 0)
+    poster.close()
+    return {"in_area": count, "elsewhere": count}
+
+
+class BackgroundPosts:
+    """While a measurement runs: one job request in the worker's area every ``1 / per_second`` seconds, from
+    another process's point of view (its own app and database connections), so the page cache sees real writes."""
+
+    def __init__(self, poster: JobPoster, per_second: float):
+        import threading
+
+        self.poster, self.interval = poster, 1.0 / per_second
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.posted = 0
+
+    def _run(self) -> None:
+        with self.poster.app.app_context():
+            while not self.stop.wait(self.interval):
+                self.poster.post(inside=True)
+                self.posted += 1
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
 
 
 def analyze(db_url: str) -> None:
@@ -271,6 +325,17 @@ def page_cache_state(base: str, cookie: str) -> str:
     return ", ".join(states)
 
 
+LIST_LABEL = "open requests, page 1 (HTML, signed in)"
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    path: str
+    headers: dict
+    posts_per_second: float = 0.0  # job requests posted in the worker's area while this is measured
+
+
 def check_targets(base: str, cookie: str, token: str, expect_open: int) -> list[tuple[str, str, dict[str, str]]]:
     """The three URLs with their headers, each checked once: a 200 with the content a person would see."""
     status, body = fetch(base + "/healthz", {})
@@ -289,9 +354,9 @@ def check_targets(base: str, cookie: str, token: str, expect_open: int) -> list[
     if status != 200 or json.loads(body).get("id") != job_id:
         raise RuntimeError(f"/api/v1/jobs/{job_id}: {status} {body[:200]}")
     print(f"open requests for the worker: {total.group(1)} ({math.ceil(int(total.group(1)) / 20)} pages of 20)")
-    return [("/healthz", "/healthz", {}),
-            ("open requests, page 1 (HTML, signed in)", "/work/requests", web),
-            ("GET /api/v1/jobs/{id} (bearer token)", f"/api/v1/jobs/{job_id}", api)]
+    return [Target("/healthz", "/healthz", {}),
+            Target(LIST_LABEL, "/work/requests", web),
+            Target("GET /api/v1/jobs/{id} (bearer token)", f"/api/v1/jobs/{job_id}", api)]
 
 
 # --- measuring ------------------------------------------------------------------------------------------------
@@ -314,19 +379,25 @@ def run_wrk(url: str, headers: dict[str, str], script: Path, args, duration: int
     return figures
 
 
-def measure(base: str, targets, args) -> dict[str, list[dict]]:
-    results: dict[str, list[dict]] = {path: [] for _, path, _ in targets}
+def measure(base: str, targets, args, poster: JobPoster | None) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {t.label: [] for t in targets}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(WRK_SCRIPT)
         script = Path(handle.name)
     try:
-        for _, path, headers in targets:
-            run_wrk(base + path, headers, script, args, WARMUP_SECONDS)
+        for t in targets:
+            if not t.posts_per_second:
+                run_wrk(base + t.path, t.headers, script, args, WARMUP_SECONDS)
         for round_no in range(1, args.rounds + 1):
-            for label, path, headers in targets:
-                figures = run_wrk(base + path, headers, script, args, args.duration)
-                results[path].append(figures)
-                print(f"  round {round_no}: {label}: {figures['rps']:.0f} req/s, "
+            for t in targets:
+                if t.posts_per_second:
+                    with BackgroundPosts(poster, t.posts_per_second) as posts:
+                        figures = run_wrk(base + t.path, t.headers, script, args, args.duration)
+                    figures["posted"] = posts.posted
+                else:
+                    figures = run_wrk(base + t.path, t.headers, script, args, args.duration)
+                results[t.label].append(figures)
+                print(f"  round {round_no}: {t.label}: {figures['rps']:.0f} req/s, "
                       f"p50 {figures['p50_us'] / 1000:.1f} ms, p99 {figures['p99_us'] / 1000:.1f} ms, "
                       f"not 200: {figures['not_200']}, socket errors: {figures['socket_errors']}", flush=True)
     finally:
@@ -337,20 +408,24 @@ def measure(base: str, targets, args) -> dict[str, list[dict]]:
 def summarise(targets, results) -> tuple[str, bool]:
     """The markdown table (medians of the rounds) and whether every target was met and every response a 200.
     Socket errors (connections the server closed or timed out) are shown; timeouts also show in p99."""
-    def median(path, key):
-        return statistics.median(r[key] for r in results[path])
+    def median(label, key):
+        return statistics.median(r[key] for r in results[label])
 
     base_rps = median("/healthz", "rps")
     lines = ["| URL | req/s | p50 | p90 | p99 | ratio to /healthz | not 200 | socket errors | target |",
              "|---|---|---|---|---|---|---|---|---|"]
     ok = True
-    for label, path, _ in targets:
-        rps, p99 = median(path, "rps"), median(path, "p99_us") / 1000
-        bad = sum(max(r["not_200"], r["non_2xx_3xx"]) for r in results[path])
-        sockets = sum(r["socket_errors"] for r in results[path])
+    for t in targets:
+        label = t.label
+        rps, p99 = median(label, "rps"), median(label, "p99_us") / 1000
+        bad = sum(max(r["not_200"], r["non_2xx_3xx"]) for r in results[label])
+        sockets = sum(r["socket_errors"] for r in results[label])
         ratio = rps / base_rps
-        verdict = "baseline" if path == "/healthz" else "reported"
-        if path == "/work/requests":
+        verdict = "baseline" if t.path == "/healthz" else "reported"
+        if t.posts_per_second:
+            posted = sum(r["posted"] for r in results[label])
+            verdict += f" ({posted} jobs posted during the {len(results[label])} measurements)"
+        if label == LIST_LABEL:
             passed = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS
             verdict = (f"ratio ≥ {TARGET_RATIO}: **{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}**; "
                        f"p99 ≤ {TARGET_P99_MS:.0f} ms: **{'PASS' if p99 <= TARGET_P99_MS else 'FAIL'}**")
@@ -358,8 +433,8 @@ def summarise(targets, results) -> tuple[str, bool]:
         if bad:
             verdict += " — **FAIL: responses other than 200**"
             ok = False
-        lines.append(f"| {label} | {rps:,.0f} | {median(path, 'p50_us') / 1000:.1f} ms | "
-                     f"{median(path, 'p90_us') / 1000:.1f} ms | {p99:.1f} ms | {ratio:.2f}× | {bad} | {sockets} | "
+        lines.append(f"| {label} | {rps:,.0f} | {median(label, 'p50_us') / 1000:.1f} ms | "
+                     f"{median(label, 'p90_us') / 1000:.1f} ms | {p99:.1f} ms | {ratio:.2f}× | {bad} | {sockets} | "
                      f"{verdict} |")
     return "\n".join(lines), ok
 
@@ -382,6 +457,13 @@ def main(argv=None) -> int:
         proc, base = start_server(env, work / "gunicorn.log")
         cookie, token = sign_in(base, args.worker)
         targets = check_targets(base, cookie, token, args.open_jobs)
+        poster = None
+        if args.posts_per_second:
+            targets.insert(2, Target(f"the same list while {args.posts_per_second:g} job requests a second are "
+                                     f"posted in the worker's area", "/work/requests", targets[1].headers,
+                                     args.posts_per_second))
+            poster = JobPoster(db_url, args.worker, seed=12,
+                               page_cache_url="" if args.no_page_cache else args.redis)
         workers = env.get("WEB_CONCURRENCY") or f"{os.cpu_count() * 2 + 1} (CPU count × 2 + 1)"
         threads = env.get("WEB_THREADS") or "4"
         print(f"gunicorn: {workers} workers × {threads} threads (gthread); wrk -t{args.wrk_threads} "
@@ -389,7 +471,9 @@ def main(argv=None) -> int:
         print("rendered-page cache: " + ("off (--no-page-cache)" if args.no_page_cache
                                           else f"on (PAGE_CACHE_URL = REDIS_URL), list answered with X-Page-Cache: "
                                                f"{page_cache_state(base, cookie)}"))
-        results = measure(base, targets, args)
+        results = measure(base, targets, args, poster)
+        if poster is not None:
+            poster.close()
         table, ok = summarise(targets, results)
         print()
         print(f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs visible, load average "

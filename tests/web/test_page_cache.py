@@ -5,7 +5,7 @@ changing in the database makes the next view render afresh."""
 from __future__ import annotations
 
 import pytest
-from market_fixtures import give_profile, post_job, seed_categories
+from market_fixtures import csrf_from, give_profile, post_job, seed_categories
 from sqlalchemy import select, text, update
 
 import support
@@ -178,9 +178,7 @@ def test_copies_expire_after_the_ttl(database_template, broker_urls, tmp_path, m
         user = make_user("worker")
         give_profile(user)
         client = app.test_client()
-        from conftest import csrf_token
-
-        token = csrf_token(client, "/login")
+        token = csrf_from(client.get("/login").get_data(as_text=True))
         client.post("/login", data={"email": user.email, "password": support.TEST_PASSWORD, "csrf_token": token})
         client.get("/dashboard")
         cache = app.extensions["page_cache"]
@@ -197,9 +195,7 @@ def test_an_unreachable_version_store_renders_every_page(database_template, brok
         user = make_user("worker")
         give_profile(user)
         client = app.test_client()
-        from conftest import csrf_token
-
-        token = csrf_token(client, "/login")
+        token = csrf_from(client.get("/login").get_data(as_text=True))
         client.post("/login", data={"email": user.email, "password": support.TEST_PASSWORD, "csrf_token": token})
         client.get("/dashboard")
         cache = app.extensions["page_cache"]
