@@ -52,11 +52,25 @@ _WRITTEN = "page_cache_written"
 _COMMITTED = "page_cache_committed"
 
 _NAME = r'(?:"?\w+"?\.)?"?(\w+)"?'
-_READ_TABLES = re.compile(r"\b(?:FROM|JOIN)\s+" + _NAME, re.IGNORECASE)
+_ITEM = r'(?:"?\w+"?\.)?"?\w+"?(?:\s+(?:AS\s+)?"?\w+"?)?'
+# FROM a, b AS b_1 (SQLAlchemy writes implicit joins as a list) and every JOIN x; subqueries match on their own.
+_FROM_LISTS = re.compile(r"\bFROM\s+(" + _ITEM + r"(?:\s*,\s*" + _ITEM + r")*)", re.IGNORECASE)
+_JOINED = re.compile(r"\bJOIN\s+" + _NAME, re.IGNORECASE)
+_FIRST_NAME = re.compile(r"\s*" + _NAME)
 _WRITE_TABLES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+" + _NAME, re.IGNORECASE)
 # Statements that neither read nor change table data.
 _NEUTRAL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET ", "SHOW", "PRAGMA", "VACUUM", "ANALYZE",
             "EXPLAIN", "LISTEN", "NOTIFY")
+
+
+def _read_tables(statement: str) -> set[str]:
+    names = {name.lower() for name in _JOINED.findall(statement)}
+    for listed in _FROM_LISTS.findall(statement):
+        for item in listed.split(","):
+            match = _FIRST_NAME.match(item)
+            if match:
+                names.add(match.group(1).lower())
+    return names
 
 
 def statement_tables(statement: str) -> tuple[set[str], set[str]]:
@@ -64,12 +78,12 @@ def statement_tables(statement: str) -> tuple[set[str], set[str]]:
     way this cannot name (DDL, TRUNCATE, COPY, anything unknown) writes ``*``."""
     head = statement.lstrip()[:16].upper()
     if head.startswith("SELECT"):
-        return {name.lower() for name in _READ_TABLES.findall(statement)}, set()
+        return _read_tables(statement), set()
     if head.startswith(("INSERT", "UPDATE", "DELETE", "WITH", "REPLACE")):
         written = {name.lower() for name in _WRITE_TABLES.findall(statement)}
         if head.startswith("REPLACE"):
             written |= {name.lower() for name in re.findall(r"^\s*REPLACE\s+INTO\s+" + _NAME, statement, re.I)}
-        reads = {name.lower() for name in _READ_TABLES.findall(statement)}
+        reads = _read_tables(statement)
         if not written and not head.startswith("WITH"):
             written = {EVERYTHING}
         return reads, written
@@ -314,8 +328,7 @@ def _register_requests(app: Flask, cache: PageCache) -> None:
         key = (sid, session.get("csrf_token"), request.full_path)
         entry = cache.get(key, versions)
         if entry is not None:
-            cache.hits += 1
-            g.page_cache_hit = True
+            cache.hits += 1  # counters for tests and diagnostics; not exact under threads
             g.page_cache_user_id = entry.user_id
             response = Response(entry.body, status=200, content_type=entry.content_type)
             response.headers["X-Page-Cache"] = "hit"
