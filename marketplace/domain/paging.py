@@ -44,9 +44,14 @@ class Page:
         return iter(self.items)
 
 
+def bounded(number: int, highest: int) -> int:
+    """``number`` brought within 1 and ``highest``: a page number or page size taken from a request."""
+    return min(max(1, number), highest)
+
+
 def clamp(page: int, total: int, per_page: int) -> int:
     """``page`` brought within 1 and the last page of ``total`` items."""
-    return min(max(1, page), max(1, math.ceil(total / per_page)))
+    return bounded(page, max(1, math.ceil(total / per_page)))
 
 
 def page_of_list(items: Sequence, page: int, per_page: int) -> Page:

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from marketplace.domain.paging import bounded
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Expense, ImportBatch, OtherIncome, User, UserRole
@@ -22,7 +23,7 @@ def _page(model, start: date | None, end: date | None, page: int, per_page: int)
     if end is not None:
         stmt = stmt.where(model.occurred_on <= end)
     stmt = stmt.order_by(model.occurred_on.desc(), model.id.desc())
-    return db.paginate(stmt, page=min(max(1, page), MAX_PAGE), per_page=min(max(1, per_page), MAX_PER_PAGE),
+    return db.paginate(stmt, page=bounded(page, MAX_PAGE), per_page=bounded(per_page, MAX_PER_PAGE),
                        error_out=False)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, load_only
 
 from marketplace.domain.gig_states import Actor, GigAction, GigState, is_cancellation_late
 from marketplace.domain.money import format_cents
-from marketplace.domain.paging import Page
+from marketplace.domain.paging import Page, bounded
 from marketplace.errors import Forbidden, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import Job, Role, ServiceCategory, User, WorkerProfile, WorkerService
@@ -314,7 +314,7 @@ def open_requests_for_worker(worker_id: int, page: int = 1, per_page: int = 20) 
     the total come back in one statement (``count(*) OVER ()``); only a page past the end counts separately.
     Pages past ``MAX_PAGE`` are answered as that page, so no offset can overflow the database's integers.
     """
-    page = min(max(1, int(page)), MAX_PAGE)
+    page = bounded(int(page), MAX_PAGE)
     profile = db.session.execute(
         select(WorkerProfile).options(joinedload(WorkerProfile.services)).where(WorkerProfile.user_id == worker_id)
     ).unique().scalar_one_or_none()

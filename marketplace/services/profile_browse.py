@@ -9,7 +9,7 @@ from sqlalchemy import Float, case, cast, exists, func, literal, select
 
 from marketplace.domain.city import NEIGHBOURHOODS
 from marketplace.domain.geo import EARTH_RADIUS_KM
-from marketplace.domain.paging import Page
+from marketplace.domain.paging import Page, bounded
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -38,8 +38,8 @@ def browse_workers(*, category: str | None = None, neighbourhood: str | None = N
     on that weekday and the date not blocked). Unknown filter values are field errors.
     """
     conditions = _conditions(category, neighbourhood, min_rating, available_on)
-    per_page = min(max(_whole(per_page, 20), 1), MAX_PER_PAGE)
-    page = min(max(_whole(page, 1), 1), MAX_PAGE)
+    per_page = bounded(_whole(per_page, 20), MAX_PER_PAGE)
+    page = bounded(_whole(page, 1), MAX_PAGE)
     base = select(WorkerProfile.user_id).join(User, User.id == WorkerProfile.user_id).where(*conditions)
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
     rating = case((WorkerProfile.rating_count > 0,

@@ -1,6 +1,6 @@
 """The one page type every paginated screen uses."""
 
-from marketplace.domain.paging import Page, clamp, page_of_list
+from marketplace.domain.paging import Page, bounded, clamp, page_of_list
 
 
 def test_an_empty_list_is_one_empty_page():
@@ -25,3 +25,7 @@ def test_out_of_range_pages_clamp():
 def test_a_database_page_reports_the_whole_total():
     page = Page(items=["a", "b"], page=2, per_page=2, total=5)
     assert (page.pages, page.has_prev, page.has_next, list(page)) == (3, True, True, ["a", "b"])
+
+
+def test_a_requested_number_is_bounded_to_one_and_the_highest():
+    assert [bounded(n, 10_000) for n in (-5, 0, 1, 37, 10_000, 10**30)] == [1, 1, 1, 37, 10_000, 10_000]
