@@ -24,7 +24,8 @@ How a stale page is ruled out:
   only time changes (a job whose start time passes) and writes made outside the app (psql by hand).
 - Nothing is stored or served when the session carries flash messages, when rendering changed the session
   (a new CSRF token, a consumed flash), for anything but a 200 HTML response, or when the store cannot be
-  reached (then every request renders, as without the cache).
+  reached (then every request renders, as without the cache; the tables written meanwhile are announced as soon
+  as it answers again, before any version is trusted).
 
 Copies are kept per process (an LRU of ``PAGE_CACHE_MAX_ENTRIES``), keyed by the login session id, the session's
 CSRF token and the full URL, so one person's page never reaches another and its logout form stays valid. The
@@ -150,30 +151,68 @@ class Rendering:
 
 
 class PageCache:
-    def __init__(self, store, ttl: float, max_entries: int):
+    """The stored copies of one process, and its link to the shared table versions.
+
+    When the store fails, the process stops asking it for ``RETRY_AFTER`` seconds (so a Redis outage costs each
+    request nothing rather than a connection timeout), renders every page meanwhile, and keeps the names of the
+    tables it wrote. It sends those first when the store answers again, before it trusts any version: copies
+    other processes made before the outage are then retired as if the writes had been announced on time.
+    """
+
+    RETRY_AFTER = 2.0
+
+    def __init__(self, store, ttl: float, max_entries: int, clock=time.monotonic):
         self.store = store
         self.ttl = ttl
         self.max_entries = max_entries
+        self.clock = clock
         self._entries: OrderedDict[tuple, Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._unsent: set[str] = set()
+        self._down_until = 0.0
         self.hits = self.misses = 0
 
     # -- the shared versions -------------------------------------------------------------------------------------
 
     def versions(self) -> dict[str, int] | None:
+        """The current table versions, or None when the store cannot be trusted right now (render afresh)."""
+        if not self._reachable():
+            return None
         try:
             return self.store.snapshot()
-        except Exception:  # noqa: BLE001 - an unreachable store turns the cache off for this request, nothing more
-            log.warning("page cache: the version store cannot be read; rendering without the cache", exc_info=True)
+        except Exception:  # noqa: BLE001 - an unreachable store turns the cache off for a moment, nothing more
+            self._failed("read the table versions")
             return None
 
     def tables_changed(self, tables: set[str]) -> None:
+        with self._lock:
+            self._unsent |= tables
+        if self._reachable():
+            return
+        log.warning("page cache: the version store is unreachable; changes to %s will be sent when it answers",
+                    ", ".join(sorted(tables)))
+
+    def _reachable(self) -> bool:
+        """Send the tables written since the last successful call; False while the store is failing."""
+        if self.clock() < self._down_until:
+            return False
+        with self._lock:
+            unsent, self._unsent = self._unsent, set()
+        if not unsent:
+            return True
         try:
-            self.store.bump(tables)
-        except Exception:  # noqa: BLE001 - the write itself has committed; other processes' copies expire by TTL
-            log.warning("page cache: could not record changes to %s; copies elsewhere expire within %s s",
-                        ", ".join(sorted(tables)), self.ttl, exc_info=True)
-            self.clear()
+            self.store.bump(unsent)
+        except Exception:  # noqa: BLE001 - the writes themselves have committed; keep the names and retry
+            with self._lock:
+                self._unsent |= unsent
+            self._failed("announce changed tables")
+            return False
+        return True
+
+    def _failed(self, what: str) -> None:
+        self._down_until = self.clock() + self.RETRY_AFTER
+        log.warning("page cache: could not %s; rendering without the cache for %.0f s", what, self.RETRY_AFTER,
+                    exc_info=True)
 
     # -- the stored pages ----------------------------------------------------------------------------------------
 
@@ -182,7 +221,7 @@ class PageCache:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if not entry.current(versions, time.monotonic(), self.ttl):
+            if not entry.current(versions, self.clock(), self.ttl):
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
@@ -350,7 +389,7 @@ def _register_requests(app: Flask, cache: PageCache) -> None:
         user = g.get("_login_user")
         depends_on = tuple(sorted((table, rendering.versions.get(table, 0))
                                   for table in rendering.reads | {EVERYTHING}))
-        cache.put(rendering.key, Entry(time.monotonic(), depends_on, response.get_data(),
+        cache.put(rendering.key, Entry(cache.clock(), depends_on, response.get_data(),
                                        response.content_type, getattr(user, "id", None)))
         return response
 

@@ -78,3 +78,47 @@ def test_foreign_key_actions_reach_every_table_the_database_changes_on_its_own()
     assert cascades(metadata) == {"users": {"profiles", "services"}, "profiles": {"services"}}
     assert cascades(metadata, "onupdate") == {"users": {"keys"}}
 
+
+
+class FlakyStore(MemoryVersions):
+    """The shared versions with an off switch: ``down`` makes every call fail as an unreachable Redis does."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = False
+        self.calls = 0
+
+    def snapshot(self):
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("store down")
+        return super().snapshot()
+
+    def bump(self, tables):
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("store down")
+        super().bump(tables)
+
+
+def test_writes_made_while_the_store_is_down_are_announced_before_any_version_is_trusted_again():
+    now = [1000.0]
+    store = FlakyStore()
+    writer = PageCache(store, ttl=60, max_entries=10, clock=lambda: now[0])
+    reader = PageCache(store, ttl=60, max_entries=10, clock=lambda: now[0])  # another process, same store
+    versions = reader.versions()
+    reader.put(("page",), Entry(now[0], (("*", 0), ("jobs", versions.get("jobs", 0))), b"old", "text/html", 1))
+    assert reader.get(("page",), reader.versions()) is not None
+
+    store.down = True
+    writer.tables_changed({"jobs"})  # the write has committed; the store cannot hear of it
+    assert writer.versions() is None
+    calls = store.calls
+    writer.tables_changed({"offers"})
+    assert writer.versions() is None and store.calls == calls  # no call at all while backing off
+
+    store.down = False
+    now[0] += PageCache.RETRY_AFTER
+    current = writer.versions()  # the first call that reaches the store sends the writes first
+    assert current["jobs"] == 1 and current["offers"] == 1
+    assert reader.get(("page",), reader.versions()) is None
