@@ -43,7 +43,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, g, has_request_context, request, session
 from sqlalchemy import event
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ _ITEM = r'(?:"?\w+"?\.)?"?\w+"?(?:\s+(?:AS\s+)?"?\w+"?)?'
 _FROM_LISTS = re.compile(r"\bFROM\s+(" + _ITEM + r"(?:\s*,\s*" + _ITEM + r")*)", re.IGNORECASE)
 _JOINED = re.compile(r"\bJOIN\s+" + _NAME, re.IGNORECASE)
 _FIRST_NAME = re.compile(r"\s*" + _NAME)
-_WRITE_TABLES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+" + _NAME, re.IGNORECASE)
+_WRITE_TABLES = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+" + _NAME,
+                           re.IGNORECASE)
 # Statements that neither read nor change table data.
 _NEUTRAL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET ", "SHOW", "PRAGMA", "VACUUM", "ANALYZE",
             "EXPLAIN", "LISTEN", "NOTIFY")
@@ -82,8 +83,6 @@ def statement_tables(statement: str) -> tuple[set[str], set[str]]:
         return _read_tables(statement), set()
     if head.startswith(("INSERT", "UPDATE", "DELETE", "WITH", "REPLACE")):
         written = {name.lower() for name in _WRITE_TABLES.findall(statement)}
-        if head.startswith("REPLACE"):
-            written |= {name.lower() for name in re.findall(r"^\s*REPLACE\s+INTO\s+" + _NAME, statement, re.I)}
         reads = _read_tables(statement)
         if not written and not head.startswith("WITH"):
             written = {EVERYTHING}
@@ -335,8 +334,6 @@ def _watch_engine(engine, cache: PageCache, cascade: dict[str, dict[str, frozens
 
 
 def _rendering() -> Rendering | None:
-    from flask import has_request_context
-
     return g.get("_page_cache_rendering") if has_request_context() else None
 
 

@@ -5,7 +5,7 @@ changing in the database makes the next view render afresh."""
 from __future__ import annotations
 
 import pytest
-from market_fixtures import csrf_from, give_profile, post_job, seed_categories
+from market_fixtures import give_profile, post_job, seed_categories
 from sqlalchemy import select, text, update
 
 import support
@@ -16,9 +16,15 @@ PAGE = "/work/requests"
 
 
 @pytest.fixture
-def app(database_template, broker_urls, tmp_path):
-    with support.app_under_test(database_template, broker_urls, tmp_path, PAGE_CACHE_URL="memory://") as app:
+def app(request, database_template, broker_urls, tmp_path):
+    """The app with the page cache on in memory; a test adds settings with ``@with_settings(...)``."""
+    config = {"PAGE_CACHE_URL": "memory://", **getattr(request, "param", {})}
+    with support.app_under_test(database_template, broker_urls, tmp_path, **config) as app:
         yield app
+
+
+def with_settings(**config):
+    return pytest.mark.parametrize("app", [config], indirect=True, ids=[",".join(config)])
 
 
 @pytest.fixture
@@ -171,40 +177,24 @@ def test_other_pages_and_other_methods_are_never_cached(app, client, login, cach
     assert client.post(PAGE).status_code == 405
 
 
-def test_copies_expire_after_the_ttl(database_template, broker_urls, tmp_path, make_user):
-    with support.app_under_test(database_template, broker_urls, tmp_path, PAGE_CACHE_URL="memory://",
-                                PAGE_CACHE_TTL=0) as app:
-        seed_categories()
-        user = make_user("worker")
-        give_profile(user)
-        client = app.test_client()
-        token = csrf_from(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"email": user.email, "password": support.TEST_PASSWORD, "csrf_token": token})
-        client.get("/dashboard")
-        cache = app.extensions["page_cache"]
-        for _ in range(3):
-            assert client.get(PAGE).status_code == 200
-        assert cache.hits == 0 and cache.misses == 3
+@with_settings(PAGE_CACHE_TTL=0)
+def test_copies_expire_after_the_ttl(app, client, login, cache, worker):
+    login(worker)
+    for _ in range(3):
+        assert client.get(PAGE).status_code == 200
+    assert cache.hits == 0 and cache.misses == 3
 
 
-def test_an_unreachable_version_store_renders_every_page(database_template, broker_urls, tmp_path, make_user):
+@with_settings(PAGE_CACHE_URL="redis://127.0.0.1:9/0")
+def test_an_unreachable_version_store_renders_every_page(app, client, login, cache, worker):
     """Redis down: the page still answers 200, without the cache, and writes still commit."""
-    with support.app_under_test(database_template, broker_urls, tmp_path,
-                                PAGE_CACHE_URL="redis://127.0.0.1:9/0") as app:
-        seed_categories()
-        user = make_user("worker")
-        give_profile(user)
-        client = app.test_client()
-        token = csrf_from(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"email": user.email, "password": support.TEST_PASSWORD, "csrf_token": token})
-        client.get("/dashboard")
-        cache = app.extensions["page_cache"]
-        for _ in range(2):
-            assert client.get(PAGE).status_code == 200
-        assert cache.hits == 0 and len(cache) == 0
-        give_profile(user, neighbourhood="Elmhurst")
-        assert db.session.scalar(select(WorkerProfile.neighbourhood).where(WorkerProfile.user_id == user.id)) \
-            == "Elmhurst"
+    login(worker)
+    for _ in range(2):
+        assert client.get(PAGE).status_code == 200
+    assert cache.hits == 0 and len(cache) == 0
+    give_profile(worker, neighbourhood="Elmhurst")
+    assert db.session.scalar(select(WorkerProfile.neighbourhood).where(WorkerProfile.user_id == worker.id)) \
+        == "Elmhurst"
 
 
 def test_a_delete_raises_the_versions_of_the_tables_its_foreign_keys_cascade_to(app, cache, worker):
